@@ -1,0 +1,43 @@
+# Two commands on a fresh machine with Python 3.11+:  make demo  and  make test
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+HOST ?= 127.0.0.1
+PORT ?= 8765
+
+.PHONY: demo test lint format bench-sync clean
+
+$(BIN)/python:
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PY=python3.11)")'
+	$(PY) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# The demo portal: a fresh synthetic practice in a temporary folder, with simulated patients
+# filing requests. (The desktop app joins it when it lands; see README.)
+demo: $(STAMP)
+	@demo_dir=$$(mktemp -d); echo "demo database: $$demo_dir/portal.sqlite3"; \
+	PORTAL_API_PASSWORD_PROFILE=fast $(BIN)/portal-api serve --host $(HOST) --port $(PORT) \
+		--database "sqlite:///$$demo_dir/portal.sqlite3" --seed demo --simulate 6/min
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench-sync: $(STAMP)
+	$(BIN)/python bench/sync_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,276 @@
+"""`portal-api`: serve, migrate, seed, simulate, verify the audit chain, manage staff."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .config import Settings
+
+log = logging.getLogger("portal_api")
+
+
+def _database_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="SQLAlchemy URL (default: PORTAL_API_DATABASE_URL, else a SQLite file in the "
+        "user data folder); e.g. postgresql+psycopg://user@host/dbname",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portal-api", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"portal-api {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    _database_arg(serve)
+    serve.add_argument("--seed", choices=["demo"], help="fill an empty database with the demo")
+    serve.add_argument("--random-seed", type=int, default=1)
+    serve.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="behind a TLS-terminating reverse proxy: trust X-Forwarded-For/-Proto",
+    )
+    serve.add_argument("--log-level", default="info")
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    _database_arg(migrate)
+
+    seed = sub.add_parser("seed", help="fill an empty database with the demo practice")
+    _database_arg(seed)
+    seed.add_argument("--random-seed", type=int, default=1)
+    seed.add_argument("--patients", type=int, default=300)
+    seed.add_argument("--items", type=int, default=360)
+
+    simulate = sub.add_parser("simulate", help="act as demo patients filing requests")
+    simulate.add_argument("--url", required=True, help="the portal API, e.g. http://127.0.0.1:8765")
+    simulate.add_argument("--rate", default="6/min", help="requests per minute or hour: 6/min")
+    simulate.add_argument("--duration", default=None, help="stop after this long: 90s, 10m, 2h")
+    simulate.add_argument("--patients", type=int, default=50, help="use patient1..patientN")
+    simulate.add_argument("--random-seed", type=int, default=None)
+
+    audit_cmd = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the audit log's hash chain")
+    _database_arg(verify)
+
+    staff = sub.add_parser("staff", help="manage staff accounts")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_sub.add_parser("add", help="add a staff account (password from stdin or prompt)")
+    _database_arg(add)
+    add.add_argument("--username", required=True)
+    add.add_argument("--display-name", required=True)
+    add.add_argument("--role", required=True, choices=["front_desk", "nurse", "clinician", "admin"])
+    add.add_argument("--password-stdin", action="store_true")
+    deactivate = staff_sub.add_parser("deactivate", help="end a staff account's access")
+    _database_arg(deactivate)
+    deactivate.add_argument("--username", required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        return 130
+    except CliError as exc:
+        print(f"portal-api: {exc}", file=sys.stderr)
+        return 2
+
+
+class CliError(RuntimeError):
+    """A problem to report in one line, without a traceback."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return Settings.from_env(database_url=getattr(args, "database", None))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+
+    from .db import Database, DatabaseConfigError, create_db_engine
+
+    try:
+        engine = create_db_engine(settings.database_url)
+        with engine.connect():
+            pass
+    except DatabaseConfigError as exc:
+        raise CliError(str(exc)) from None
+    except OperationalError as exc:
+        raise CliError(
+            f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}"
+        ) from None
+    return Database(engine)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "simulate":
+        from .simulate import SimulatorError, run_from_cli
+
+        try:
+            return run_from_cli(args)
+        except SimulatorError as exc:
+            raise CliError(str(exc)) from None
+    settings = _settings(args)
+    db = _database(settings)
+    from . import schema
+
+    if args.command == "migrate":
+        before = schema.inspect_schema(db.engine)
+        if before.state == "newer":
+            raise CliError(f"the database schema ({before.revision}) is newer than this portal-api")
+        if before.state == "foreign":
+            raise CliError("the database holds tables that are not a portal-api schema")
+        schema.upgrade(db.engine)
+        print(f"schema at {schema.head_revision()} (was {before.revision or 'empty'})")
+        return 0
+    try:
+        state = schema.ensure_ready(db.engine, create_if_empty=args.command in ("serve", "seed"))
+    except schema.SchemaError as exc:
+        raise CliError(str(exc)) from None
+    if state.state == "empty":
+        raise CliError("the database is empty; run `portal-api migrate --database URL` first")
+    if args.command == "seed" or (args.command == "serve" and args.seed == "demo"):
+        _seed(db, settings, args, quiet_if_seeded=args.command == "serve")
+    if args.command == "serve":
+        return _serve(db, settings, args)
+    if args.command == "audit":
+        from . import audit
+
+        with db.read() as session:
+            report = audit.verify(session)
+        print(report.describe())
+        return 0 if report.intact else 1
+    if args.command == "staff":
+        return _staff(db, settings, args)
+    raise CliError(f"unknown command {args.command}")
+
+
+def _seed(db, settings: Settings, args: argparse.Namespace, quiet_if_seeded: bool) -> None:  # type: ignore[no-untyped-def]
+    from .seed import SeedError, seed_demo
+
+    try:
+        summary = seed_demo(
+            db,
+            random_seed=args.random_seed,
+            patients=getattr(args, "patients", 300),
+            items=getattr(args, "items", 360),
+            password_profile=settings.password_profile,
+        )
+    except SeedError as exc:
+        if quiet_if_seeded:
+            log.info("not seeding: %s", exc)
+            return
+        raise CliError(str(exc)) from None
+    print(
+        f"seeded the demo practice: {summary.staff} staff, {summary.patients} patients, "
+        f"{summary.items} items; every demo account's password is 'demo'"
+    )
+
+
+def _serve(db, settings: Settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from .app import create_app
+
+    if args.proxy_headers:
+        from dataclasses import replace
+
+        settings = replace(settings, trust_forwarded_for=True)
+    app = create_app(settings, db)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips="*" if args.proxy_headers else None,
+        timeout_graceful_shutdown=3,
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0
+
+
+def _staff(db, settings: Settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select, update
+
+    from . import audit
+    from .models import AuthSession, Staff, utcnow
+    from .security import hash_password
+
+    if args.staff_command == "deactivate":
+        with db.write() as session:
+            staff = session.scalar(
+                select(Staff).where(func.lower(Staff.username) == args.username.lower())
+            )
+            if staff is None:
+                raise CliError(f"no staff account '{args.username}'")
+            staff.active = False
+            session.execute(
+                update(AuthSession)
+                .where(AuthSession.principal_id == staff.id, AuthSession.revoked_at.is_(None))
+                .values(revoked_at=utcnow(), revoked_reason="deactivated")
+            )
+            audit.append(
+                session,
+                actor_kind="system",
+                actor_id=None,
+                action="staff.deactivate",
+                detail={"staff_id": staff.id},
+            )
+        print(f"deactivated {args.username}; their sessions have ended")
+        return 0
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Again: "):
+            raise CliError("the passwords differ")
+    if len(password) < 12:
+        raise CliError("use a password of at least 12 characters")
+    with db.write() as session:
+        exists = session.scalar(
+            select(Staff.id).where(func.lower(Staff.username) == args.username.lower())
+        )
+        if exists:
+            raise CliError(f"a staff account '{args.username}' exists already")
+        staff = Staff(
+            username=args.username,
+            display_name=args.display_name,
+            role=args.role,
+            active=True,
+            password_hash=hash_password(password, settings.password_profile),
+        )
+        session.add(staff)
+        session.flush()
+        audit.append(
+            session,
+            actor_kind="system",
+            actor_id=None,
+            action="staff.add",
+            detail={"staff_id": staff.id, "role": args.role},
+        )
+    print(f"added {args.role} '{args.username}'")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Service settings, declared once, read from the command line or `PORTAL_API_*` variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "triage-desk-portal"
+
+
+def default_database_url() -> str:
+    """A SQLite file in the platform's user data folder."""
+    folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return f"sqlite:///{folder / 'portal.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=default_database_url)
+    access_token_minutes: float = 15.0
+    refresh_token_days: float = 14.0
+    lockout_attempts: int = 5
+    lockout_window_minutes: float = 15.0
+    idempotency_days: float = 8.0
+    heartbeat_seconds: float = 15.0
+    # Password hashing cost: "standard" (argon2id, RFC 9106 low-memory profile) or "fast"
+    # (tests and throwaway demo databases only).
+    password_profile: str = "standard"
+    # Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
+    trust_forwarded_for: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"PORTAL_API_{f.name.upper()}")
+            if raw is None:
+                continue
+            values[f.name] = _coerce(f.name, raw, f.type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+
+def _coerce(name: str, raw: str, kind: object) -> object:
+    kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind_name == "float":
+            return float(raw)
+        if kind_name == "int":
+            return int(raw)
+        if kind_name == "bool":
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise ValueError(f"PORTAL_API_{name.upper()} has an invalid value") from None
+    return raw

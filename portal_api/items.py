@@ -1,0 +1,149 @@
+"""Items as the API shows them, and the helpers every change to an item goes through."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from . import changes
+from .models import Entry, Item, Patient, utcnow
+
+PATIENT_VISIBLE = ("patient_message", "staff_reply")
+CHANGE_CHANNEL = "portal_changes"
+
+
+def entry_dict(entry: Entry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "type": entry.type,
+        "author": {"kind": entry.author_kind, "id": entry.author_id},
+        "body": entry.body,
+        "created_at": entry.created_at,
+        "data": entry.data or {},
+    }
+
+
+def item_dict(item: Item, entries: Iterable[Entry]) -> dict[str, Any]:
+    """The staff view of an item (the contract's `Item`)."""
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "status": item.status,
+        "priority": item.priority,
+        "queue": item.queue,
+        "subject": item.subject,
+        "patient_id": item.patient_id,
+        "assignee_id": item.assignee_id,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "first_response_at": item.first_response_at,
+        "resolved_at": item.resolved_at,
+        "version": item.version,
+        "details": item.details or {},
+        "entries": [entry_dict(e) for e in entries],
+    }
+
+
+def patient_item_dict(item: Item, entries: Iterable[Entry]) -> dict[str, Any]:
+    """What the patient sees: no queue, priority, assignee, version, notes or events."""
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "status": item.status,
+        "subject": item.subject,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "first_response_at": item.first_response_at,
+        "resolved_at": item.resolved_at,
+        "details": item.details or {},
+        "entries": [
+            {
+                "id": e.id,
+                "type": e.type,
+                "author": {"kind": e.author_kind, "id": e.author_id},
+                "body": e.body,
+                "created_at": e.created_at,
+            }
+            for e in entries
+            if e.type in PATIENT_VISIBLE
+        ],
+    }
+
+
+def patient_dict(patient: Patient) -> dict[str, Any]:
+    return {
+        "id": patient.id,
+        "mrn": patient.mrn,
+        "given_name": patient.given_name,
+        "family_name": patient.family_name,
+        "birth_date": patient.birth_date,
+        "phone": patient.phone,
+        "email": patient.email,
+        "medications": patient.medications or [],
+        "allergies": patient.allergies or [],
+        "last_visit_on": patient.last_visit_on,
+        "pcp_id": patient.pcp_id,
+    }
+
+
+def entries_by_item(session: Session, item_ids: list[str]) -> dict[str, list[Entry]]:
+    grouped: dict[str, list[Entry]] = defaultdict(list)
+    if not item_ids:
+        return grouped
+    for entry in session.scalars(
+        select(Entry).where(Entry.item_id.in_(item_ids)).order_by(Entry.item_id, Entry.position)
+    ):
+        grouped[entry.item_id].append(entry)
+    return grouped
+
+
+def load_entries(session: Session, item_id: str) -> list[Entry]:
+    return list(
+        session.scalars(select(Entry).where(Entry.item_id == item_id).order_by(Entry.position))
+    )
+
+
+def mark_changed(session: Session, item: Item, now: datetime, *, new: bool = False) -> None:
+    """Every change to an item: new feed position, version + 1, updated_at, and a wake-up."""
+    position = changes.stamp(session)
+    item.change_txid, item.change_seq = position.txid, position.seq
+    item.updated_at = now
+    item.version = 1 if new else item.version + 1
+    session.info["items_changed"] = True
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered to every server process's listener when (and only if) this commits.
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANGE_CHANNEL})
+
+
+def add_entry(
+    session: Session,
+    item: Item,
+    *,
+    type: str,
+    author_kind: str,
+    author_id: str,
+    body: str = "",
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> Entry:
+    position = session.scalar(
+        select(func.coalesce(func.max(Entry.position), 0)).where(Entry.item_id == item.id)
+    )
+    entry = Entry(
+        item_id=item.id,
+        position=int(position or 0) + 1,
+        type=type,
+        author_kind=author_kind,
+        author_id=author_id,
+        body=body,
+        created_at=at or utcnow(),
+        data=data or {},
+    )
+    session.add(entry)
+    session.flush()
+    return entry

@@ -1,0 +1,188 @@
+"""The patient side: file requests, read your own, reply, cancel. Strictly your own items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit, triage
+from .auth import Principal
+from .db import Database
+from .errors import ApiError, invalid, not_found, validation_details
+from .items import add_entry, entries_by_item, load_entries, mark_changed, patient_item_dict
+from .models import Item, Patient, utcnow
+from .schemas import (
+    NewAppointmentDetails,
+    NewMessageDetails,
+    NewPatientRequest,
+    NewRefillDetails,
+    PatientMessage,
+)
+
+DETAIL_MODELS: dict[str, type[BaseModel]] = {
+    "refill": NewRefillDetails,
+    "appointment": NewAppointmentDetails,
+    "message": NewMessageDetails,
+}
+
+
+def _own_item(session: Session, principal: Principal, item_id: str, lock: bool = False) -> Item:
+    item = session.get(Item, item_id, with_for_update=lock)
+    if item is None or item.patient_id != principal.id:
+        raise not_found("request")  # another patient's item does not exist for this caller
+    return item
+
+
+def refill_details(patient: Patient, requested: NewRefillDetails) -> dict[str, Any]:
+    """Fill last fill date and the controlled flag from the patient's medication list."""
+    details = requested.model_dump(mode="json")
+    name = requested.medication.name.strip().lower()
+    match = next(
+        (m for m in patient.medications or [] if str(m.get("name", "")).lower() == name), None
+    )
+    details["last_filled_on"] = match.get("last_filled_on") if match else None
+    details["controlled"] = bool(match.get("controlled")) if match else False
+    details["decision"] = None
+    return details
+
+
+class PatientPortal:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(
+        self, principal: Principal, request: NewPatientRequest, ip: str | None
+    ) -> dict[str, Any]:
+        try:
+            requested = DETAIL_MODELS[request.kind].model_validate(request.details)
+        except ValidationError as exc:
+            raise invalid(
+                f"The details of a {request.kind} request are not valid.",
+                {"errors": validation_details(list(exc.errors()))},
+            ) from None
+        now = utcnow()
+        with self.db.write() as session:
+            patient = session.get(Patient, principal.id)
+            if patient is None:
+                raise ApiError(401, "unauthorized", "This account no longer exists.")
+            if isinstance(requested, NewRefillDetails):
+                details = refill_details(patient, requested)
+            else:
+                details = {**requested.model_dump(mode="json"), "decision": None}
+                if request.kind == "message":
+                    details.pop("decision")
+            item = Item(
+                kind=request.kind,
+                status="new",
+                priority=triage.initial_priority(request.kind, request.subject, request.body),
+                queue=triage.initial_queue(request.kind, details),
+                subject=request.subject,
+                patient_id=patient.id,
+                assignee_id=None,
+                created_at=now,
+                details=details,
+            )
+            mark_changed(session, item, now, new=True)
+            session.add(item)
+            session.flush()
+            add_entry(
+                session,
+                item,
+                type="patient_message",
+                author_kind="patient",
+                author_id=patient.id,
+                body=request.body,
+                at=now,
+            )
+            audit.append(
+                session,
+                actor_kind="patient",
+                actor_id=patient.id,
+                action="patient.request",
+                item_id=item.id,
+                patient_id=patient.id,
+                ip=ip,
+                detail={"kind": request.kind},
+            )
+            return patient_item_dict(item, load_entries(session, item.id))
+
+    def list(self, principal: Principal) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            items = list(
+                session.scalars(
+                    select(Item)
+                    .where(Item.patient_id == principal.id)
+                    .order_by(Item.created_at.desc())
+                )
+            )
+            entries = entries_by_item(session, [i.id for i in items])
+            return [patient_item_dict(i, entries.get(i.id, ())) for i in items]
+
+    def get(self, principal: Principal, item_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            item = _own_item(session, principal, item_id)
+            return patient_item_dict(item, load_entries(session, item.id))
+
+    def message(
+        self, principal: Principal, item_id: str, message: PatientMessage, ip: str | None
+    ) -> dict[str, Any]:
+        now = utcnow()
+        with self.db.write() as session:
+            item = _own_item(session, principal, item_id, lock=True)
+            if item.status in ("done", "cancelled"):
+                raise ApiError(409, "closed", "This request is closed. Please start a new one.")
+            add_entry(
+                session,
+                item,
+                type="patient_message",
+                author_kind="patient",
+                author_id=principal.id,
+                body=message.body,
+                at=now,
+            )
+            if item.status == "waiting_patient":
+                item.status = "open"
+            mark_changed(session, item, now)
+            audit.append(
+                session,
+                actor_kind="patient",
+                actor_id=principal.id,
+                action="patient.message",
+                item_id=item.id,
+                patient_id=principal.id,
+                ip=ip,
+            )
+            return patient_item_dict(item, load_entries(session, item.id))
+
+    def cancel(self, principal: Principal, item_id: str, ip: str | None) -> dict[str, Any]:
+        now = utcnow()
+        with self.db.write() as session:
+            item = _own_item(session, principal, item_id, lock=True)
+            if item.status in ("done", "cancelled"):
+                raise ApiError(409, "closed", "This request is already closed.")
+            item.status = "cancelled"
+            item.resolved_at = now
+            add_entry(
+                session,
+                item,
+                type="event",
+                author_kind="patient",
+                author_id=principal.id,
+                body="Cancelled by the patient",
+                data={"action": "patient_cancel"},
+                at=now,
+            )
+            mark_changed(session, item, now)
+            audit.append(
+                session,
+                actor_kind="patient",
+                actor_id=principal.id,
+                action="patient.cancel",
+                item_id=item.id,
+                patient_id=principal.id,
+                ip=ip,
+            )
+            return patient_item_dict(item, load_entries(session, item.id))

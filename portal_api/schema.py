@@ -1,0 +1,82 @@
+"""Creating, checking and upgrading the database schema (Alembic migrations)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+
+
+class SchemaError(RuntimeError):
+    """The database's schema does not fit this version of the service."""
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("portal_api") / "migrations"))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    state: str  # "empty", "current", "older", "newer", "foreign"
+    revision: str | None
+
+
+def inspect_schema(engine: Engine) -> SchemaState:
+    with engine.connect() as conn:
+        revision = MigrationContext.configure(conn).get_current_revision()
+        tables = set(inspect(conn).get_table_names())
+    if revision is None:
+        return SchemaState("empty" if not tables else "foreign", None)
+    script = ScriptDirectory.from_config(alembic_config())
+    if revision == script.get_current_head():
+        return SchemaState("current", revision)
+    known = {rev.revision for rev in script.walk_revisions()}
+    return SchemaState("older" if revision in known else "newer", revision)
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision (safe to run on a current one)."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several processes may start at once on an empty database: one migrates.
+            conn.execute(text("SELECT pg_advisory_xact_lock(74125001)"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def ensure_ready(engine: Engine, *, create_if_empty: bool = True) -> SchemaState:
+    """What `serve` does: create an empty database, refuse an older or newer schema."""
+    found = inspect_schema(engine)
+    if found.state == "empty" and create_if_empty:
+        upgrade(engine)
+        return inspect_schema(engine)
+    if found.state == "older":
+        raise SchemaError(
+            f"the database schema is older ({found.revision}) than this service needs "
+            f"({head_revision()}); run `portal-api migrate --database URL` first"
+        )
+    if found.state == "newer":
+        raise SchemaError(
+            f"the database schema ({found.revision}) is newer than this service knows; "
+            "upgrade portal-api to a version that matches it"
+        )
+    if found.state == "foreign":
+        raise SchemaError(
+            "the database holds tables but no portal-api schema version; "
+            "point --database at an empty database or a portal-api one"
+        )
+    return found

@@ -1,0 +1,400 @@
+"""Typed request and response models: they drive validation, serialisation and the OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Role = Literal["front_desk", "nurse", "clinician", "admin"]
+Kind = Literal["refill", "appointment", "message"]
+Status = Literal["new", "open", "waiting_patient", "done", "cancelled"]
+Priority = Literal["routine", "urgent"]
+Queue = Literal["front_desk", "nursing", "clinician"]
+EntryType = Literal["patient_message", "staff_reply", "internal_note", "event"]
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=50_000)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- auth ------------------------------------------------------------------------------------
+
+
+class LoginRequest(Strict):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=150)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class RefreshRequest(Strict):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class StaffOut(BaseModel):
+    id: str
+    username: str
+    display_name: str
+    role: Role
+
+
+class StaffWithActive(StaffOut):
+    active: bool
+
+
+class StaffList(BaseModel):
+    staff: list[StaffWithActive]
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+
+
+class StaffTokens(TokenPair):
+    user: StaffOut
+
+
+class PatientAccount(BaseModel):
+    id: str
+    given_name: str
+    family_name: str
+
+
+class PatientTokens(TokenPair):
+    user: PatientAccount
+
+
+# ---- items -----------------------------------------------------------------------------------
+
+
+class Author(BaseModel):
+    kind: Literal["patient", "staff"]
+    id: str
+
+
+class EntryOut(BaseModel):
+    id: str
+    type: EntryType
+    author: Author
+    body: str
+    created_at: datetime
+    data: dict[str, Any]
+
+
+class Medication(BaseModel):
+    name: str
+    strength: str
+    form: str
+    sig: str
+
+
+class RefillDecision(BaseModel):
+    outcome: Literal["approved", "denied", "modified"]
+    quantity: int | None = None
+    refills: int | None = None
+    note: str | None = None
+    decided_by: str
+    decided_at: datetime
+
+
+class RefillDetails(BaseModel):
+    medication: Medication
+    quantity_requested: int | None = None
+    pharmacy: str | None = None
+    last_filled_on: date | None = None
+    controlled: bool = False
+    decision: RefillDecision | None = None
+
+
+class CurrentAppointment(BaseModel):
+    starts_at: datetime
+    provider: str
+    type: str
+
+
+class AppointmentDecision(BaseModel):
+    outcome: Literal["confirmed", "declined"]
+    starts_at: datetime | None = None
+    note: str | None = None
+    decided_by: str
+    decided_at: datetime
+
+
+class AppointmentDetails(BaseModel):
+    change: Literal["new", "reschedule", "cancel"]
+    current_appointment: CurrentAppointment | None = None
+    preferred_times: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    decision: AppointmentDecision | None = None
+
+
+class MessageDetails(BaseModel):
+    category: Literal["clinical", "billing", "records", "other"]
+
+
+Details = RefillDetails | AppointmentDetails | MessageDetails
+
+
+class ItemOut(BaseModel):
+    id: str
+    kind: Kind
+    status: Status
+    priority: Priority
+    queue: Queue
+    subject: str
+    patient_id: str
+    assignee_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    version: int
+    details: dict[str, Any] = Field(
+        description="by kind: RefillDetails, AppointmentDetails or MessageDetails"
+    )
+    entries: list[EntryOut]
+
+
+class ItemEnvelope(BaseModel):
+    item: ItemOut
+
+
+class PatientOut(BaseModel):
+    id: str
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    phone: str | None
+    email: str | None
+    medications: list[dict[str, Any]]
+    allergies: list[Any]
+    last_visit_on: date | None
+    pcp_id: str | None
+
+
+class SyncPage(BaseModel):
+    items: list[ItemOut]
+    patients: list[PatientOut]
+    cursor: str
+    has_more: bool
+
+
+# ---- patient view ----------------------------------------------------------------------------
+
+
+class PatientEntryOut(BaseModel):
+    id: str
+    type: Literal["patient_message", "staff_reply"]
+    author: Author
+    body: str
+    created_at: datetime
+
+
+class PatientItemOut(BaseModel):
+    id: str
+    kind: Kind
+    status: Status
+    subject: str
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    details: dict[str, Any]
+    entries: list[PatientEntryOut]
+
+
+class PatientItemEnvelope(BaseModel):
+    item: PatientItemOut
+
+
+class PatientItemList(BaseModel):
+    items: list[PatientItemOut]
+
+
+class NewRefillDetails(Strict):
+    medication: Medication
+    quantity_requested: Annotated[int, Field(ge=1, le=1000)] | None = None
+    pharmacy: Annotated[str, StringConstraints(max_length=300)] | None = None
+
+
+class NewAppointmentDetails(Strict):
+    change: Literal["new", "reschedule", "cancel"]
+    current_appointment: CurrentAppointment | None = None
+    preferred_times: Annotated[list[ShortText], Field(max_length=10)] = Field(default_factory=list)
+    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class NewMessageDetails(Strict):
+    category: Literal["clinical", "billing", "records", "other"] = "other"
+
+
+class NewPatientRequest(Strict):
+    kind: Kind
+    subject: ShortText
+    body: Text
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class PatientMessage(Strict):
+    body: Text
+
+
+# ---- actions ---------------------------------------------------------------------------------
+
+
+class ClaimAction(Strict):
+    type: Literal["claim"]
+    force: bool = False
+
+
+class ReleaseAction(Strict):
+    type: Literal["release"]
+
+
+class AssignAction(Strict):
+    type: Literal["assign"]
+    assignee_id: str
+
+
+class RouteAction(Strict):
+    type: Literal["route"]
+    queue: Queue
+    note: Annotated[str, StringConstraints(max_length=20000)] | None = None
+
+
+class SetPriorityAction(Strict):
+    type: Literal["set_priority"]
+    priority: Priority
+
+
+class ReplyAction(Strict):
+    type: Literal["reply"]
+    body: Text
+    then: Literal["waiting_patient", "done"] | None = None
+
+
+class NoteAction(Strict):
+    type: Literal["note"]
+    body: Text
+
+
+class WaitPatientAction(Strict):
+    type: Literal["wait_patient"]
+
+
+class ResolveAction(Strict):
+    type: Literal["resolve"]
+    resolution: Annotated[str, StringConstraints(max_length=20000)] | None = None
+
+
+class ReopenAction(Strict):
+    type: Literal["reopen"]
+
+
+class RefillDecisionAction(Strict):
+    type: Literal["refill_decision"]
+    outcome: Literal["approved", "denied", "modified"]
+    quantity: Annotated[int, Field(ge=0, le=1000)] | None = None
+    refills: Annotated[int, Field(ge=0, le=12)] | None = None
+    note: Annotated[str, StringConstraints(max_length=20000)] | None = None
+
+
+class AppointmentDecisionAction(Strict):
+    type: Literal["appointment_decision"]
+    outcome: Literal["confirmed", "declined"]
+    starts_at: datetime | None = None
+    note: Annotated[str, StringConstraints(max_length=20000)] | None = None
+
+
+Action = Annotated[
+    ClaimAction
+    | ReleaseAction
+    | AssignAction
+    | RouteAction
+    | SetPriorityAction
+    | ReplyAction
+    | NoteAction
+    | WaitPatientAction
+    | ResolveAction
+    | ReopenAction
+    | RefillDecisionAction
+    | AppointmentDecisionAction,
+    Field(discriminator="type"),
+]
+
+
+# ---- policy and audit ------------------------------------------------------------------------
+
+
+class Target(Strict):
+    hours: Annotated[float, Field(gt=0, le=24 * 365)]
+    business: bool
+
+
+class ClockTargets(Strict):
+    first_response: Target | None = None
+    resolution: Target | None = None
+
+
+class Holidays(Strict):
+    country: Annotated[str, StringConstraints(min_length=2, max_length=3)] | None = None
+    subdivision: Annotated[str, StringConstraints(max_length=10)] | None = None
+    closed: list[date] = Field(default_factory=list)
+
+
+class Template(Strict):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    title: ShortText
+    kinds: list[Kind]
+    body: Text
+
+
+HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class CutOff(Strict):
+    """Requests of this kind after `after` (practice time) count from the next open time."""
+
+    after: HHMM
+
+
+class PolicyDoc(Strict):
+    name: ShortText
+    timezone: ShortText
+    business_hours: dict[Weekday, list[tuple[HHMM, HHMM]]]
+    holidays: Holidays
+    sla: dict[Kind, dict[Priority, ClockTargets]]
+    at_risk_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.75
+    templates: list[Template] = Field(default_factory=list)
+    cutoffs: dict[Kind, CutOff] = Field(default_factory=dict)
+
+
+class Actor(BaseModel):
+    kind: Literal["staff", "patient", "anonymous", "system"]
+    id: str | None
+
+
+class AuditEventOut(BaseModel):
+    at: datetime
+    actor: Actor
+    action: str
+    item_id: str | None
+    patient_id: str | None
+    ip: str | None
+    detail: dict[str, Any]
+
+
+class AuditList(BaseModel):
+    events: list[AuditEventOut]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]

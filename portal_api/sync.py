@@ -1,0 +1,79 @@
+"""The `/sync` page: items changed after a cursor, below the safe horizon, in feed order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from . import changes
+from .db import Database
+from .errors import ApiError
+from .items import entries_by_item, item_dict, patient_dict
+from .models import Item, Meta, Patient
+
+
+def instance_id(db: Database) -> str:
+    with db.read() as session:
+        value = session.get(Meta, "instance_id")
+        if value is None:
+            raise RuntimeError("database has no instance id: run migrations")
+        return value.value
+
+
+def bad_cursor(reason: str) -> ApiError:
+    return ApiError(
+        400, "bad_cursor", f"This cursor cannot be used ({reason}); sync again from the start."
+    )
+
+
+class SyncService:
+    def __init__(self, db: Database, instance: str) -> None:
+        self.db = db
+        self.instance = instance
+
+    def page(self, cursor: str | None, limit: int) -> dict[str, Any]:
+        with self.db.read(snapshot=True) as session:
+            if cursor:
+                try:
+                    position = changes.decode_cursor(cursor, self.instance)
+                except changes.BadCursor as exc:
+                    raise bad_cursor(str(exc)) from None
+                if not changes.position_is_known(session, position):
+                    raise bad_cursor("not issued by this server")
+            else:
+                position = changes.START
+            limit_txid = changes.horizon(session)
+            rows = list(
+                session.scalars(
+                    select(Item)
+                    .where(changes.after(position, limit_txid))
+                    .order_by(Item.change_txid, Item.change_seq)
+                    .limit(limit + 1)
+                )
+            )
+            has_more = len(rows) > limit
+            rows = rows[:limit]
+            entries = entries_by_item(session, [item.id for item in rows])
+            patient_ids = sorted({item.patient_id for item in rows})
+            patients = (
+                list(session.scalars(select(Patient).where(Patient.id.in_(patient_ids))))
+                if patient_ids
+                else []
+            )
+            if rows:
+                last = rows[-1]
+                position = changes.Position(last.change_txid, last.change_seq)
+            return {
+                "items": [item_dict(item, entries.get(item.id, ())) for item in rows],
+                "patients": [patient_dict(p) for p in patients],
+                "cursor": changes.encode_cursor(self.instance, position),
+                "has_more": has_more,
+            }
+
+    def newest_cursor(self) -> tuple[str, bool]:
+        """The cursor of the newest visible change, and whether newer ones are held back."""
+        with self.db.read(snapshot=True) as session:
+            visible = changes.newest_visible(session)
+            committed = changes.newest_committed(session)
+            return changes.encode_cursor(self.instance, visible), committed > visible

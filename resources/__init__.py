@@ -1,0 +1,1 @@
+"""Plain-file resources (icons, styles, templates, rules), found with importlib.resources."""

@@ -1,0 +1,160 @@
+"""Shared helpers for tests that drive the real portal API."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from portal_api.db import Database
+from portal_api.models import Item, Patient, Staff
+
+STAFF_USERS = ("frontdesk", "nurse", "doctor", "admin")
+
+
+def login(client: TestClient, username: str, password: str = "demo") -> dict[str, Any]:
+    reply = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def patient_login(client: TestClient, username: str, password: str = "demo") -> dict[str, Any]:
+    reply = client.post(
+        "/api/v1/patient/auth/login", json={"username": username, "password": password}
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def act(
+    client: TestClient,
+    tokens: dict[str, Any],
+    item_id: str,
+    body: dict[str, Any],
+    *,
+    key: str | None = None,
+    if_match: str | None = None,
+) -> Any:
+    headers = {**bearer(tokens), "Idempotency-Key": key or str(uuid.uuid4())}
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    return client.post(f"/api/v1/items/{item_id}/actions", json=body, headers=headers)
+
+
+def find_item(db: Database, **where: Any) -> Item:
+    with db.read() as session:
+        query = select(Item)
+        for column, value in where.items():
+            query = query.where(getattr(Item, column) == value)
+        item = session.scalars(query.order_by(Item.created_at).limit(1)).first()
+        assert item is not None, f"no seeded item with {where}"
+        return item
+
+
+def staff_id(db: Database, username: str) -> str:
+    with db.read() as session:
+        return session.scalar(select(Staff.id).where(Staff.username == username))  # type: ignore[return-value]
+
+
+def patient_by_username(db: Database, username: str) -> Patient:
+    with db.read() as session:
+        patient = session.scalar(select(Patient).where(Patient.username == username))
+        assert patient is not None
+        return patient
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """Serve the app with uvicorn on a random loopback port in a thread; yield its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1,
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+class SseReader(threading.Thread):
+    """Reads a server-sent event stream over a raw HTTP/1.0 socket (so close() is instant).
+
+    Yields ("comment", text) for comment lines and (event, data) for events.
+    """
+
+    def __init__(self, base_url: str, token: str, path: str = "/api/v1/events") -> None:
+        super().__init__(daemon=True)
+        import queue
+        from urllib.parse import urlparse
+
+        parsed = urlparse(base_url)
+        self.sock = socket.create_connection((parsed.hostname, parsed.port), timeout=30)
+        request = (
+            f"GET {path} HTTP/1.0\r\nHost: {parsed.hostname}\r\n"
+            f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        self.sock.sendall(request.encode())
+        self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.status: int | None = None
+
+    def run(self) -> None:
+        event = None
+        try:
+            stream = self.sock.makefile("rb")
+            status_line = stream.readline().decode()
+            self.status = int(status_line.split()[1])
+            while stream.readline() not in (b"\r\n", b"\n", b""):
+                pass  # headers
+            for raw in stream:
+                line = raw.decode().rstrip("\r\n")
+                if line.startswith(":"):
+                    self.lines.put(("comment", line[1:].strip()))
+                elif line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event:
+                    self.lines.put((event, line.split(":", 1)[1].strip()))
+                    event = None
+        except (OSError, ValueError, IndexError):
+            pass  # closed by close()
+
+    def next_event(self, name: str, timeout: float = 5.0) -> str:
+        while True:
+            kind, value = self.lines.get(timeout=timeout)
+            if kind == name:
+                return value
+
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()

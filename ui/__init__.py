@@ -1,0 +1,1 @@
+"""What staff see: Qt models, views, widgets and dialogs."""
