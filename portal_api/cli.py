@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="behind a TLS-terminating reverse proxy: trust X-Forwarded-For/-Proto",
     )
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--simulate",
+        metavar="RATE",
+        help="also run the patient simulator against this server, e.g. 6/min (demo only)",
+    )
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     _database_arg(migrate)
@@ -148,6 +153,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         raise CliError("the database is empty; run `portal-api migrate --database URL` first")
     if args.command == "seed" or (args.command == "serve" and args.seed == "demo"):
         _seed(db, settings, args, quiet_if_seeded=args.command == "serve")
+    if args.command == "seed":
+        return 0
     if args.command == "serve":
         return _serve(db, settings, args)
     if args.command == "audit":
@@ -205,8 +212,43 @@ def _serve(db, settings: Settings, args: argparse.Namespace) -> int:  # type: ig
         access_log=False,
     )
     server = uvicorn.Server(config)
-    server.run()
+    simulator = _start_simulator(server, args) if args.simulate else None
+    try:
+        server.run()
+    finally:
+        if simulator is not None:
+            simulator.stop()
     return 0
+
+
+def _start_simulator(server, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Run simulated patients against this server once it accepts connections."""
+    import random
+    import threading
+
+    from .simulate import Simulator, SimulatorError, parse_rate
+
+    try:
+        rate = parse_rate(args.simulate)
+    except SimulatorError as exc:
+        raise CliError(str(exc)) from None
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
+    simulator = Simulator(
+        base_url=f"http://{host}:{args.port}",
+        rate_per_second=rate,
+        rng=random.Random(args.random_seed),  # noqa: S311 - synthetic patients
+    )
+
+    def run() -> None:
+        while not server.started and not simulator.stop_event.is_set():
+            simulator.stop_event.wait(0.1)
+        try:
+            simulator.run()
+        except SimulatorError as exc:
+            log.warning("patient simulator stopped: %s", exc)
+
+    threading.Thread(target=run, name="patient-simulator", daemon=True).start()
+    return simulator
 
 
 def _staff(db, settings: Settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]

@@ -51,6 +51,11 @@ class ChangeBroadcaster:
 
     def start(self, postgres_dsn: str | None = None) -> None:
         self._stopping.clear()
+        try:
+            # Announce only what changes from here on (and what a listener missed meanwhile).
+            self.last_cursor, _ = self._newest_cursor()
+        except Exception as exc:
+            log.warning("could not read the newest cursor at start: %s", type(exc).__name__)
         self._thread = threading.Thread(target=self._run, name="change-publisher", daemon=True)
         self._thread.start()
         if postgres_dsn:

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 64 * 1024
+DRAIN_CAP_BYTES = 1024 * 1024
 
 _TOO_LARGE = json.dumps(
     {
@@ -57,6 +58,7 @@ class BodyLimitMiddleware:
             body = message.get("body", b"")
             size += len(body)
             if size > self.limit:
+                await _drain(receive, more=message.get("more_body", False))
                 await _reply(send, 413, _TOO_LARGE)
                 return
             chunks.append(body)
@@ -71,6 +73,18 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+async def _drain(receive: Receive, *, more: bool, cap: int = DRAIN_CAP_BYTES) -> None:
+    """Read (and drop) what the client is still sending, up to a cap, so it can read our 413
+    instead of a connection reset."""
+    drained = 0
+    while more and drained < cap:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        drained += len(message.get("body", b""))
+        more = message.get("more_body", False)
 
 
 async def _reply(send: Send, status: int, body: bytes) -> None:

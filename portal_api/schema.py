@@ -34,13 +34,13 @@ class SchemaState:
     revision: str | None
 
 
-def inspect_schema(engine: Engine) -> SchemaState:
+def inspect_schema(engine: Engine, script: ScriptDirectory | None = None) -> SchemaState:
     with engine.connect() as conn:
         revision = MigrationContext.configure(conn).get_current_revision()
         tables = set(inspect(conn).get_table_names())
     if revision is None:
         return SchemaState("empty" if not tables else "foreign", None)
-    script = ScriptDirectory.from_config(alembic_config())
+    script = script or ScriptDirectory.from_config(alembic_config())
     if revision == script.get_current_head():
         return SchemaState("current", revision)
     known = {rev.revision for rev in script.walk_revisions()}
@@ -58,16 +58,18 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def ensure_ready(engine: Engine, *, create_if_empty: bool = True) -> SchemaState:
+def ensure_ready(
+    engine: Engine, *, create_if_empty: bool = True, script: ScriptDirectory | None = None
+) -> SchemaState:
     """What `serve` does: create an empty database, refuse an older or newer schema."""
-    found = inspect_schema(engine)
+    found = inspect_schema(engine, script)
     if found.state == "empty" and create_if_empty:
         upgrade(engine)
         return inspect_schema(engine)
     if found.state == "older":
         raise SchemaError(
-            f"the database schema is older ({found.revision}) than this service needs "
-            f"({head_revision()}); run `portal-api migrate --database URL` first"
+            f"the database schema is older ({found.revision}) than this service needs; "
+            "run `portal-api migrate --database URL` first"
         )
     if found.state == "newer":
         raise SchemaError(

@@ -164,11 +164,14 @@ def test_refill_decision_is_for_clinicians_only(
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "forbidden"
     admin = login(client, "admin")
-    assert act(
-        client, admin, item.id, {"type": "refill_decision", "outcome": "approved"}
-    ).status_code == 403
+    assert (
+        act(client, admin, item.id, {"type": "refill_decision", "outcome": "approved"}).status_code
+        == 403
+    )
     approved = act(
-        client, doctor, item.id,
+        client,
+        doctor,
+        item.id,
         {"type": "refill_decision", "outcome": "approved", "quantity": 90, "refills": 1},
     )
     assert approved.status_code == 200, approved.text
@@ -195,7 +198,9 @@ def test_modified_refill_needs_quantity_or_refills(
     reply = act(client, doctor, item.id, {"type": "refill_decision", "outcome": "modified"})
     assert reply.status_code == 422
     ok = act(
-        client, doctor, item.id,
+        client,
+        doctor,
+        item.id,
         {"type": "refill_decision", "outcome": "modified", "quantity": 30, "note": "30 days"},
     )
     assert ok.json()["item"]["details"]["decision"]["quantity"] == 30
@@ -204,18 +209,26 @@ def test_modified_refill_needs_quantity_or_refills(
 def test_appointment_decision(client: TestClient, seeded: Database, nurse: dict) -> None:
     item = find_item(seeded, status="new", kind="appointment")
     wrong_kind = find_item(seeded, status="new", kind="message")
-    assert act(
-        client, nurse, wrong_kind.id, {"type": "appointment_decision", "outcome": "declined"}
-    ).status_code == 422
+    assert (
+        act(
+            client, nurse, wrong_kind.id, {"type": "appointment_decision", "outcome": "declined"}
+        ).status_code
+        == 422
+    )
     if item.details["change"] != "cancel":
         missing_time = act(
             client, nurse, item.id, {"type": "appointment_decision", "outcome": "confirmed"}
         )
         assert missing_time.status_code == 422
     confirmed = act(
-        client, nurse, item.id,
-        {"type": "appointment_decision", "outcome": "confirmed",
-         "starts_at": "2026-12-02T15:20:00Z"},
+        client,
+        nurse,
+        item.id,
+        {
+            "type": "appointment_decision",
+            "outcome": "confirmed",
+            "starts_at": "2026-12-02T15:20:00Z",
+        },
     )
     assert confirmed.status_code == 200, confirmed.text
     decision = confirmed.json()["item"]["details"]["decision"]
@@ -261,14 +274,20 @@ def test_stale_if_match_is_412_with_the_current_item(
 ) -> None:
     item = find_item(seeded, status="open")
     current = f'"{item.version}"'
-    assert act(client, nurse, item.id, {"type": "note", "body": "a"}, if_match=current).status_code == 200
+    assert (
+        act(client, nurse, item.id, {"type": "note", "body": "a"}, if_match=current).status_code
+        == 200
+    )
     stale = act(client, nurse, item.id, {"type": "claim"}, if_match=current)
     assert stale.status_code == 412
     error = stale.json()["error"]
     assert error["code"] == "precondition_failed"
     assert error["details"]["item"]["version"] == item.version + 1
     fresh = act(
-        client, nurse, item.id, {"type": "set_priority", "priority": "urgent"},
+        client,
+        nurse,
+        item.id,
+        {"type": "set_priority", "priority": "urgent"},
         if_match=f'"{item.version + 1}"',
     )
     assert fresh.status_code == 200
@@ -358,11 +377,21 @@ def test_check_order_404_before_key_and_key_before_body(
     assert no_key.status_code == 400
     # body (422) before role (403) before If-Match (412) before state (409)
     refill_done = find_item(seeded, status="done", kind="refill")
-    invalid = act(client, nurse, refill_done.id, {"type": "refill_decision", "outcome": "maybe"},
-                  if_match='"0"')
+    invalid = act(
+        client,
+        nurse,
+        refill_done.id,
+        {"type": "refill_decision", "outcome": "maybe"},
+        if_match='"0"',
+    )
     assert invalid.status_code == 422
-    role = act(client, nurse, refill_done.id, {"type": "refill_decision", "outcome": "denied"},
-               if_match='"0"')
+    role = act(
+        client,
+        nurse,
+        refill_done.id,
+        {"type": "refill_decision", "outcome": "denied"},
+        if_match='"0"',
+    )
     assert role.status_code == 403
     stale = act(client, nurse, refill_done.id, {"type": "claim"}, if_match='"0"')
     assert stale.status_code == 412

@@ -12,6 +12,16 @@ from portal_api.db import Database
 from tests.helpers import act, bearer, find_item, login
 
 
+def drop_append_only_guard(db: Database) -> None:
+    """What someone with DDL rights could do; the hash chain must still catch the edit."""
+    with db.write() as session:
+        if db.postgres:
+            session.execute(text("DROP TRIGGER audit_events_no_change ON audit_events"))
+        else:
+            session.execute(text("DROP TRIGGER audit_events_no_update"))
+            session.execute(text("DROP TRIGGER audit_events_no_delete"))
+
+
 def events(client: TestClient, admin: dict, **params) -> list[dict]:
     reply = client.get("/api/v1/audit", params=params, headers=bearer(admin))
     assert reply.status_code == 200, reply.text
@@ -45,10 +55,16 @@ def test_audit_filters_and_limit(client: TestClient, seeded: Database) -> None:
     assert len(events(client, admin, limit=1)) == 1
     future = events(client, admin, since="2999-01-01T00:00:00Z")
     assert future == []
-    assert client.get("/api/v1/audit", params={"limit": 1001},
-                      headers=bearer(admin)).status_code == 422
-    assert client.get("/api/v1/audit", params={"since": "yesterday"},
-                      headers=bearer(admin)).status_code == 422
+    assert (
+        client.get("/api/v1/audit", params={"limit": 1001}, headers=bearer(admin)).status_code
+        == 422
+    )
+    assert (
+        client.get(
+            "/api/v1/audit", params={"since": "yesterday"}, headers=bearer(admin)
+        ).status_code
+        == 422
+    )
 
 
 def test_only_admin_reads_the_audit_log(client: TestClient) -> None:
@@ -71,11 +87,12 @@ def test_chain_verifies_and_detects_tampering(client: TestClient, seeded: Databa
         report = audit.verify(session)
     assert report.intact and report.checked >= 3
     # The database refuses edits (trigger); someone with DDL rights drops it and edits.
-    with pytest.raises(DatabaseError):
-        with seeded.write() as session:
-            session.execute(text("UPDATE audit_events SET action = 'x' WHERE seq = 2"))
+    with pytest.raises(DatabaseError), seeded.write() as session:
+        session.execute(text("UPDATE audit_events SET action = 'x' WHERE seq = 2"))
+    with pytest.raises(DatabaseError), seeded.write() as session:
+        session.execute(text("DELETE FROM audit_events WHERE seq = 2"))
+    drop_append_only_guard(seeded)
     with seeded.write() as session:
-        session.execute(text("DROP TRIGGER audit_events_no_update"))
         session.execute(text("UPDATE audit_events SET ip = '10.9.9.9' WHERE seq = 3"))
     with seeded.read() as session:
         report = audit.verify(session)
@@ -86,8 +103,8 @@ def test_chain_verifies_and_detects_tampering(client: TestClient, seeded: Databa
 
 def test_chain_detects_a_deleted_row(client: TestClient, seeded: Database) -> None:
     login(client, "nurse")
+    drop_append_only_guard(seeded)
     with seeded.write() as session:
-        session.execute(text("DROP TRIGGER audit_events_no_delete"))
         session.execute(text("DELETE FROM audit_events WHERE seq = 2"))
     with seeded.read() as session:
         report = audit.verify(session)
@@ -96,9 +113,9 @@ def test_chain_detects_a_deleted_row(client: TestClient, seeded: Database) -> No
 
 def test_chain_detects_a_truncated_tail(client: TestClient, seeded: Database) -> None:
     login(client, "nurse")
+    drop_append_only_guard(seeded)
     with seeded.write() as session:
         last = session.execute(text("SELECT max(seq) FROM audit_events")).scalar_one()
-        session.execute(text("DROP TRIGGER audit_events_no_delete"))
         session.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": last})
     with seeded.read() as session:
         report = audit.verify(session)

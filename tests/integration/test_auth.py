@@ -206,6 +206,8 @@ def test_patient_refresh_logout_and_lockout(client: TestClient) -> None:
 
 def test_login_body_is_validated(client: TestClient) -> None:
     assert client.post(LOGIN, json={"username": "nurse"}).status_code == 422
-    bad_json = client.post(LOGIN, content=b"{not json", headers={"content-type": "application/json"})
+    bad_json = client.post(
+        LOGIN, content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert bad_json.status_code == 400
     assert bad_json.json()["error"]["code"] == "malformed"

@@ -20,7 +20,9 @@ def test_every_error_has_the_one_shape(client: TestClient) -> None:
         client.get("/api/v1/nowhere"),
         client.delete("/api/v1/me"),
         client.post("/api/v1/auth/login", json={}),
-        client.post("/api/v1/auth/login", content=b"[", headers={"content-type": "application/json"}),
+        client.post(
+            "/api/v1/auth/login", content=b"[", headers={"content-type": "application/json"}
+        ),
     ]
     for reply in replies:
         error = reply.json()["error"]
@@ -39,20 +41,27 @@ def test_bodies_over_64_kib_are_413_before_parsing(client: TestClient, seeded) -
     nurse = login(client, "nurse")
     item = find_item(seeded, status="open")
     big = json.dumps({"type": "note", "body": "x" * (64 * 1024)})
-    reply = client.post(f"/api/v1/items/{item.id}/actions", content=big,
-                        headers={**bearer(nurse), "Idempotency-Key": "big",
-                                 "content-type": "application/json"})
+    reply = client.post(
+        f"/api/v1/items/{item.id}/actions",
+        content=big,
+        headers={**bearer(nurse), "Idempotency-Key": "big", "content-type": "application/json"},
+    )
     assert reply.status_code == 413
     assert reply.json()["error"]["code"] == "too_large"
     # Not even valid JSON is looked at: still 413, not 400.
-    junk = client.post("/api/v1/auth/login", content=b"{" * (70 * 1024),
-                       headers={"content-type": "application/json"})
+    junk = client.post(
+        "/api/v1/auth/login",
+        content=b"{" * (70 * 1024),
+        headers={"content-type": "application/json"},
+    )
     assert junk.status_code == 413
     # Just under the limit is fine.
     fits = json.dumps({"type": "note", "body": "y" * (45 * 1024)})
-    ok = client.post(f"/api/v1/items/{item.id}/actions", content=fits,
-                     headers={**bearer(nurse), "Idempotency-Key": "fits",
-                              "content-type": "application/json"})
+    ok = client.post(
+        f"/api/v1/items/{item.id}/actions",
+        content=fits,
+        headers={**bearer(nurse), "Idempotency-Key": "fits", "content-type": "application/json"},
+    )
     assert ok.status_code == 200
 
 
@@ -62,8 +71,13 @@ def test_chunked_body_over_the_limit_is_413(settings, seeded) -> None:
         parsed = urlparse(url)
         conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
         chunks = (b"x" * 8192 for _ in range(10))
-        conn.request("POST", "/api/v1/auth/login", body=chunks,
-                     headers={"content-type": "application/json"}, encode_chunked=True)
+        conn.request(
+            "POST",
+            "/api/v1/auth/login",
+            body=chunks,
+            headers={"content-type": "application/json"},
+            encode_chunked=True,
+        )
         response = conn.getresponse()
         assert response.status == 413
         conn.close()
@@ -75,14 +89,26 @@ def test_wrong_types_in_queries_and_bodies_never_500(client: TestClient, seeded)
     probes = [
         client.get("/api/v1/sync", params={"cursor": "\x00\x01"}, headers=bearer(nurse)),
         client.get("/api/v1/sync", params={"cursor": "x" * 600}, headers=bearer(nurse)),
-        client.post(f"/api/v1/items/{item.id}/actions", content=b"\xff\xfe",
-                    headers={**bearer(nurse), "Idempotency-Key": "bin"}),
-        client.post(f"/api/v1/items/{item.id}/actions", json=[1, 2],
-                    headers={**bearer(nurse), "Idempotency-Key": "list"}),
-        client.post(f"/api/v1/items/{item.id}/actions", json={"type": "reply", "body": 5},
-                    headers={**bearer(nurse), "Idempotency-Key": "int"}),
-        client.post(f"/api/v1/items/{item.id}/actions", json={"type": "claim"},
-                    headers={**bearer(nurse), "Idempotency-Key": "k" * 300}),
+        client.post(
+            f"/api/v1/items/{item.id}/actions",
+            content=b"\xff\xfe",
+            headers={**bearer(nurse), "Idempotency-Key": "bin"},
+        ),
+        client.post(
+            f"/api/v1/items/{item.id}/actions",
+            json=[1, 2],
+            headers={**bearer(nurse), "Idempotency-Key": "list"},
+        ),
+        client.post(
+            f"/api/v1/items/{item.id}/actions",
+            json={"type": "reply", "body": 5},
+            headers={**bearer(nurse), "Idempotency-Key": "int"},
+        ),
+        client.post(
+            f"/api/v1/items/{item.id}/actions",
+            json={"type": "claim"},
+            headers={**bearer(nurse), "Idempotency-Key": "k" * 300},
+        ),
         client.put("/api/v1/policy", json=[], headers=bearer(nurse)),
     ]
     for reply in probes:
@@ -104,15 +130,25 @@ def test_openapi_describes_every_endpoint_and_error(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
     expected = {
-        ("post", "/api/v1/auth/login"), ("post", "/api/v1/auth/refresh"),
-        ("post", "/api/v1/auth/logout"), ("get", "/api/v1/me"), ("get", "/api/v1/staff"),
-        ("get", "/api/v1/policy"), ("put", "/api/v1/policy"), ("get", "/api/v1/sync"),
-        ("get", "/api/v1/events"), ("get", "/api/v1/items/{item_id}"),
-        ("post", "/api/v1/items/{item_id}/actions"), ("post", "/api/v1/patient/auth/login"),
-        ("post", "/api/v1/patient/auth/refresh"), ("post", "/api/v1/patient/auth/logout"),
-        ("post", "/api/v1/patient/requests"), ("get", "/api/v1/patient/requests"),
+        ("post", "/api/v1/auth/login"),
+        ("post", "/api/v1/auth/refresh"),
+        ("post", "/api/v1/auth/logout"),
+        ("get", "/api/v1/me"),
+        ("get", "/api/v1/staff"),
+        ("get", "/api/v1/policy"),
+        ("put", "/api/v1/policy"),
+        ("get", "/api/v1/sync"),
+        ("get", "/api/v1/events"),
+        ("get", "/api/v1/items/{item_id}"),
+        ("post", "/api/v1/items/{item_id}/actions"),
+        ("post", "/api/v1/patient/auth/login"),
+        ("post", "/api/v1/patient/auth/refresh"),
+        ("post", "/api/v1/patient/auth/logout"),
+        ("post", "/api/v1/patient/requests"),
+        ("get", "/api/v1/patient/requests"),
         ("get", "/api/v1/patient/requests/{item_id}"),
-        ("post", "/api/v1/patient/requests/{item_id}/messages"), ("get", "/api/v1/audit"),
+        ("post", "/api/v1/patient/requests/{item_id}/messages"),
+        ("get", "/api/v1/audit"),
         ("get", "/healthz"),
     }
     present = {(method, path) for path, ops in paths.items() for method in ops}
@@ -123,7 +159,9 @@ def test_openapi_describes_every_endpoint_and_error(client: TestClient) -> None:
         assert any(code.startswith("4") for code in responses if code != "413"), (method, path)
     actions = paths["/api/v1/items/{item_id}/actions"]["post"]
     assert {"409", "412", "422", "403", "404", "400"} <= set(actions["responses"])
-    assert actions["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("Action")
+    assert actions["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "Action"
+    )
     assert "Action" in spec["components"]["schemas"]
     assert "ErrorResponse" in spec["components"]["schemas"]
     sync_schema = paths["/api/v1/sync"]["get"]["responses"]["200"]["content"]["application/json"]

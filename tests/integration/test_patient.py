@@ -9,8 +9,12 @@ from fastapi.testclient import TestClient
 from portal_api.db import Database
 from tests.helpers import act, bearer, find_item, login, patient_by_username, patient_login
 
-MESSAGE = {"kind": "message", "subject": "Question", "body": "Is it OK to take ibuprofen?",
-           "details": {"category": "clinical"}}
+MESSAGE = {
+    "kind": "message",
+    "subject": "Question",
+    "body": "Is it OK to take ibuprofen?",
+    "details": {"category": "clinical"},
+}
 
 
 def create(client: TestClient, tokens: dict, body: dict) -> dict:
@@ -35,8 +39,11 @@ def test_clinical_message_goes_to_nursing_and_red_flags_are_urgent(
 ) -> None:
     tokens = patient_login(client, "patient1")
     routine = create(client, tokens, MESSAGE)
-    urgent = create(client, tokens, {**MESSAGE, "subject": "Chest pain",
-                                     "body": "I have chest pain and my arm hurts"})
+    urgent = create(
+        client,
+        tokens,
+        {**MESSAGE, "subject": "Chest pain", "body": "I have chest pain and my arm hurts"},
+    )
     billing = create(client, tokens, {**MESSAGE, "details": {"category": "billing"}})
     nurse = login(client, "nurse")
     get = lambda i: client.get(f"/api/v1/items/{i['id']}", headers=bearer(nurse)).json()["item"]  # noqa: E731
@@ -49,16 +56,26 @@ def test_refill_request_takes_facts_from_the_medication_list(
     client: TestClient, seeded: Database
 ) -> None:
     patient = next(
-        patient_by_username(seeded, f"patient{n}") for n in range(1, 26)
+        patient_by_username(seeded, f"patient{n}")
+        for n in range(1, 26)
         if patient_by_username(seeded, f"patient{n}").medications
     )
     med = patient.medications[0]
     tokens = patient_login(client, patient.username)
-    item = create(client, tokens, {
-        "kind": "refill", "subject": f"Refill {med['name']}", "body": "Almost out",
-        "details": {"medication": {k: med[k] for k in ("name", "strength", "form", "sig")},
-                    "quantity_requested": 30, "pharmacy": "CVS"},
-    })
+    item = create(
+        client,
+        tokens,
+        {
+            "kind": "refill",
+            "subject": f"Refill {med['name']}",
+            "body": "Almost out",
+            "details": {
+                "medication": {k: med[k] for k in ("name", "strength", "form", "sig")},
+                "quantity_requested": 30,
+                "pharmacy": "CVS",
+            },
+        },
+    )
     assert item["details"]["controlled"] == med["controlled"]
     assert item["details"]["last_filled_on"] == med["last_filled_on"]
     assert item["details"]["decision"] is None
@@ -66,12 +83,24 @@ def test_refill_request_takes_facts_from_the_medication_list(
 
 def test_appointment_request(client: TestClient) -> None:
     tokens = patient_login(client, "patient2")
-    item = create(client, tokens, {
-        "kind": "appointment", "subject": "Reschedule", "body": "Work conflict",
-        "details": {"change": "reschedule", "preferred_times": ["Mon am"],
-                    "current_appointment": {"starts_at": "2026-12-03T14:00:00Z",
-                                            "provider": "Dr. Kim", "type": "Follow-up"}},
-    })
+    item = create(
+        client,
+        tokens,
+        {
+            "kind": "appointment",
+            "subject": "Reschedule",
+            "body": "Work conflict",
+            "details": {
+                "change": "reschedule",
+                "preferred_times": ["Mon am"],
+                "current_appointment": {
+                    "starts_at": "2026-12-03T14:00:00Z",
+                    "provider": "Dr. Kim",
+                    "type": "Follow-up",
+                },
+            },
+        },
+    )
     assert item["details"]["change"] == "reschedule"
 
 
@@ -109,9 +138,10 @@ def test_patients_see_only_their_own_items(client: TestClient, seeded: Database)
     other = find_item(seeded, status="open")
     own = patient_by_username(seeded, "patient2")
     if other.patient_id != own.id:
-        assert client.get(
-            f"/api/v1/patient/requests/{other.id}", headers=bearer(bob)
-        ).status_code == 404
+        assert (
+            client.get(f"/api/v1/patient/requests/{other.id}", headers=bearer(bob)).status_code
+            == 404
+        )
 
 
 def test_patient_never_sees_notes_events_or_staff_fields(client: TestClient) -> None:
@@ -130,10 +160,17 @@ def test_patient_reply_reopens_a_waiting_item(client: TestClient) -> None:
     tokens = patient_login(client, "patient3")
     item = create(client, tokens, MESSAGE)
     nurse = login(client, "nurse")
-    act(client, nurse, item["id"], {"type": "reply", "body": "Which pharmacy?",
-                                    "then": "waiting_patient"})
-    reply = client.post(f"/api/v1/patient/requests/{item['id']}/messages",
-                        json={"body": "CVS please"}, headers=bearer(tokens))
+    act(
+        client,
+        nurse,
+        item["id"],
+        {"type": "reply", "body": "Which pharmacy?", "then": "waiting_patient"},
+    )
+    reply = client.post(
+        f"/api/v1/patient/requests/{item['id']}/messages",
+        json={"body": "CVS please"},
+        headers=bearer(tokens),
+    )
     assert reply.status_code == 201
     assert reply.json()["item"]["status"] == "open"
     staff_view = client.get(f"/api/v1/items/{item['id']}", headers=bearer(nurse)).json()["item"]
@@ -146,7 +183,10 @@ def test_patient_cannot_message_a_closed_item_and_can_cancel(client: TestClient)
     cancelled = client.post(f"/api/v1/patient/requests/{item['id']}/cancel", headers=bearer(tokens))
     assert cancelled.status_code == 200
     assert cancelled.json()["item"]["status"] == "cancelled"
-    again = client.post(f"/api/v1/patient/requests/{item['id']}/messages",
-                        json={"body": "one more"}, headers=bearer(tokens))
+    again = client.post(
+        f"/api/v1/patient/requests/{item['id']}/messages",
+        json={"body": "one more"},
+        headers=bearer(tokens),
+    )
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "closed"

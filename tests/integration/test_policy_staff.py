@@ -58,13 +58,17 @@ def test_invalid_policies_are_422_with_reasons(client: TestClient) -> None:
     cases = {
         "timezone": lambda p: p.update(timezone="Mars/Olympus_Mons"),
         "hours order": lambda p: p["business_hours"].update(mon=[["17:00", "08:00"]]),
-        "overlap": lambda p: p["business_hours"].update(mon=[["08:00", "12:00"], ["11:00", "13:00"]]),
+        "overlap": lambda p: p["business_hours"].update(
+            mon=[["08:00", "12:00"], ["11:00", "13:00"]]
+        ),
         "bad time": lambda p: p["business_hours"].update(mon=[["8am", "5pm"]]),
         "never open": lambda p: p.update(business_hours={d: [] for d in p["business_hours"]}),
         "country": lambda p: p["holidays"].update(country="XX"),
         "subdivision": lambda p: p["holidays"].update(subdivision="ZZ"),
         "ratio": lambda p: p.update(at_risk_ratio=1.5),
-        "target": lambda p: p["sla"]["message"]["routine"].update(first_response={"hours": -1, "business": True}),
+        "target": lambda p: p["sla"]["message"]["routine"].update(
+            first_response={"hours": -1, "business": True}
+        ),
         "template ids": lambda p: p["templates"].append(dict(p["templates"][0])),
         "unknown kind": lambda p: p["sla"].update(lab={}),
         "unknown field": lambda p: p.update(surprise=True),
@@ -79,6 +83,9 @@ def test_invalid_policies_are_422_with_reasons(client: TestClient) -> None:
 
 def test_policy_put_requires_json(client: TestClient) -> None:
     admin = login(client, "admin")
-    reply = client.put("/api/v1/policy", content=b"nope",
-                       headers={**bearer(admin), "content-type": "application/json"})
+    reply = client.put(
+        "/api/v1/policy",
+        content=b"nope",
+        headers={**bearer(admin), "content-type": "application/json"},
+    )
     assert reply.status_code == 400

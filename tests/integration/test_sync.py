@@ -39,7 +39,9 @@ def follow(client: TestClient, tokens: dict, cursor: str | None = None, limit: i
             return items, patients, pages, cursor
 
 
-def test_full_sync_returns_every_item_with_its_patients(client: TestClient, seeded: Database) -> None:
+def test_full_sync_returns_every_item_with_its_patients(
+    client: TestClient, seeded: Database
+) -> None:
     nurse = login(client, "nurse")
     items, patients, pages, _ = follow(client, nurse)
     assert len(items) == SMALL_ITEMS
@@ -47,12 +49,37 @@ def test_full_sync_returns_every_item_with_its_patients(client: TestClient, seed
     with seeded.read() as session:
         assert session.scalar(select(func.count()).select_from(Item)) == len(items)
     sample = next(iter(items.values()))
-    assert set(sample) >= {"id", "kind", "status", "priority", "queue", "subject", "patient_id",
-                           "assignee_id", "created_at", "updated_at", "first_response_at",
-                           "resolved_at", "version", "details", "entries"}
+    assert set(sample) >= {
+        "id",
+        "kind",
+        "status",
+        "priority",
+        "queue",
+        "subject",
+        "patient_id",
+        "assignee_id",
+        "created_at",
+        "updated_at",
+        "first_response_at",
+        "resolved_at",
+        "version",
+        "details",
+        "entries",
+    }
     patient = next(iter(patients.values()))
-    assert set(patient) >= {"id", "mrn", "given_name", "family_name", "birth_date", "phone",
-                            "email", "medications", "allergies", "last_visit_on", "pcp_id"}
+    assert set(patient) >= {
+        "id",
+        "mrn",
+        "given_name",
+        "family_name",
+        "birth_date",
+        "phone",
+        "email",
+        "medications",
+        "allergies",
+        "last_visit_on",
+        "pcp_id",
+    }
 
 
 def test_items_come_in_the_order_of_their_last_change(client: TestClient, seeded: Database) -> None:
@@ -85,8 +112,12 @@ def test_new_patient_request_appears_in_the_feed(client: TestClient) -> None:
     patient = patient_login(client, "patient4")
     created = client.post(
         "/api/v1/patient/requests",
-        json={"kind": "message", "subject": "Hello", "body": "Question",
-              "details": {"category": "other"}},
+        json={
+            "kind": "message",
+            "subject": "Hello",
+            "body": "Question",
+            "details": {"category": "other"},
+        },
         headers=bearer(patient),
     ).json()["item"]
     changed, patients, _, _ = follow(client, nurse, cursor)
@@ -127,7 +158,9 @@ def test_limit_out_of_range_is_422(client: TestClient) -> None:
     for limit in (0, 1001, -5):
         reply = client.get("/api/v1/sync", params={"limit": limit}, headers=bearer(nurse))
         assert reply.status_code == 422
-    assert client.get("/api/v1/sync", params={"limit": "x"}, headers=bearer(nurse)).status_code == 422
+    assert (
+        client.get("/api/v1/sync", params={"limit": "x"}, headers=bearer(nurse)).status_code == 422
+    )
 
 
 def test_default_limit_is_500(client: TestClient) -> None:
