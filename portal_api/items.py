@@ -11,13 +11,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from . import changes
-from .models import Entry, Item, Patient, utcnow
+from .models import Entry, Item, utcnow
 
 PATIENT_VISIBLE = ("patient_message", "staff_reply")
 CHANGE_CHANNEL = "portal_changes"
 
 
-def entry_dict(entry: Entry) -> dict[str, Any]:
+def entry_dict(entry: Any) -> dict[str, Any]:
     return {
         "id": entry.id,
         "type": entry.type,
@@ -28,8 +28,8 @@ def entry_dict(entry: Entry) -> dict[str, Any]:
     }
 
 
-def item_dict(item: Item, entries: Iterable[Entry]) -> dict[str, Any]:
-    """The staff view of an item (the contract's `Item`)."""
+def item_dict(item: Any, entries: Iterable[Any]) -> dict[str, Any]:
+    """The staff view of an item (the contract's `Item`), from an ORM object or a row."""
     return {
         "id": item.id,
         "kind": item.kind,
@@ -49,7 +49,7 @@ def item_dict(item: Item, entries: Iterable[Entry]) -> dict[str, Any]:
     }
 
 
-def patient_item_dict(item: Item, entries: Iterable[Entry]) -> dict[str, Any]:
+def patient_item_dict(item: Any, entries: Iterable[Any]) -> dict[str, Any]:
     """What the patient sees: no queue, priority, assignee, version, notes or events."""
     return {
         "id": item.id,
@@ -75,7 +75,7 @@ def patient_item_dict(item: Item, entries: Iterable[Entry]) -> dict[str, Any]:
     }
 
 
-def patient_dict(patient: Patient) -> dict[str, Any]:
+def patient_dict(patient: Any) -> dict[str, Any]:
     return {
         "id": patient.id,
         "mrn": patient.mrn,
@@ -91,12 +91,16 @@ def patient_dict(patient: Patient) -> dict[str, Any]:
     }
 
 
-def entries_by_item(session: Session, item_ids: list[str]) -> dict[str, list[Entry]]:
-    grouped: dict[str, list[Entry]] = defaultdict(list)
+def entries_by_item(session: Session, item_ids: list[str]) -> dict[str, list[Any]]:
+    """Entries of many items in one query, as plain rows (no ORM objects: this is hot)."""
+    grouped: dict[str, list[Any]] = defaultdict(list)
     if not item_ids:
         return grouped
-    for entry in session.scalars(
-        select(Entry).where(Entry.item_id.in_(item_ids)).order_by(Entry.item_id, Entry.position)
+    table = Entry.__table__
+    for entry in session.execute(
+        select(table)
+        .where(table.c.item_id.in_(item_ids))
+        .order_by(table.c.item_id, table.c.position)
     ):
         grouped[entry.item_id].append(entry)
     return grouped

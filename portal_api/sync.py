@@ -13,6 +13,22 @@ from .items import entries_by_item, item_dict, patient_dict
 from .models import Item, Meta, Patient
 
 
+# What a desktop may see of a patient (never the portal username or password hash).
+PATIENT_COLUMNS = (
+    Patient.id,
+    Patient.mrn,
+    Patient.given_name,
+    Patient.family_name,
+    Patient.birth_date,
+    Patient.phone,
+    Patient.email,
+    Patient.medications,
+    Patient.allergies,
+    Patient.last_visit_on,
+    Patient.pcp_id,
+)
+
+
 def instance_id(db: Database) -> str:
     with db.read() as session:
         value = session.get(Meta, "instance_id")
@@ -44,20 +60,19 @@ class SyncService:
             else:
                 position = changes.START
             limit_txid = changes.horizon(session)
-            rows = list(
-                session.scalars(
-                    select(Item)
-                    .where(changes.after(position, limit_txid))
-                    .order_by(Item.change_txid, Item.change_seq)
-                    .limit(limit + 1)
-                )
-            )
+            # Plain rows, not ORM objects: a full sync reads every item once.
+            rows = session.execute(
+                select(Item.__table__)
+                .where(changes.after(position, limit_txid))
+                .order_by(Item.change_txid, Item.change_seq)
+                .limit(limit + 1)
+            ).all()
             has_more = len(rows) > limit
             rows = rows[:limit]
             entries = entries_by_item(session, [item.id for item in rows])
             patient_ids = sorted({item.patient_id for item in rows})
             patients = (
-                list(session.scalars(select(Patient).where(Patient.id.in_(patient_ids))))
+                session.execute(select(*PATIENT_COLUMNS).where(Patient.id.in_(patient_ids))).all()
                 if patient_ids
                 else []
             )

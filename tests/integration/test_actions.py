@@ -404,3 +404,35 @@ def test_patient_text_is_stored_exactly(client: TestClient, seeded: Database, nu
     text = "<b>hi</b><img src=x onerror=alert(1)> &amp; \u00e9\u200b\n\ttabs  spaces  "
     reply = act(client, nurse, item.id, {"type": "note", "body": text})
     assert reply.json()["item"]["entries"][-2]["body"] == text
+
+
+def test_keys_are_kept_for_seven_days_then_purged(
+    client: TestClient, seeded: Database, nurse: dict
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from portal_api.models import IdempotencyRecord, utcnow
+
+    item = find_item(seeded, status="open")
+    act(client, nurse, item.id, {"type": "note", "body": "old"}, key="old-key")
+    act(client, nurse, item.id, {"type": "note", "body": "week"}, key="week-key")
+    with seeded.write() as session:
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "old-key")
+            .values(created_at=utcnow() - timedelta(days=9))
+        )
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "week-key")
+            .values(created_at=utcnow() - timedelta(days=7, hours=12))
+        )
+    client.app.state.services.actions.purge()
+    with seeded.read() as session:
+        keys = set(session.scalars(select(IdempotencyRecord.key)))
+    assert "week-key" in keys
+    assert "old-key" not in keys
+    replay = act(client, nurse, item.id, {"type": "note", "body": "week"}, key="week-key")
+    assert replay.headers.get("idempotent-replayed") == "true"
