@@ -32,8 +32,9 @@ def seed(url: str, items: int) -> float:
     engine = create_db_engine(url)
     schema.upgrade(engine)
     started = time.perf_counter()
-    seed_demo(Database(engine), patients=max(300, items // 25), items=items,
-              password_profile="fast")
+    seed_demo(
+        Database(engine), patients=max(300, items // 25), items=items, password_profile="fast"
+    )
     engine.dispose()
     return time.perf_counter() - started
 
@@ -42,8 +43,18 @@ def serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "PORTAL_API_PASSWORD_PROFILE": "fast"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "portal_api", "serve", "--port", str(port), "--database", url,
-         "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "portal_api",
+            "serve",
+            "--port",
+            str(port),
+            "--database",
+            url,
+            "--log-level",
+            "warning",
+        ],
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
@@ -59,8 +70,9 @@ def serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
 
 def full_sync(base: str, limit: int) -> tuple[int, int, int, float]:
     http = requests.Session()
-    token = http.post(f"{base}/api/v1/auth/login",
-                      json={"username": "nurse", "password": "demo"}, timeout=30).json()
+    token = http.post(
+        f"{base}/api/v1/auth/login", json={"username": "nurse", "password": "demo"}, timeout=30
+    ).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     cursor = None
     items = pages = size = 0

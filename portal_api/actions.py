@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .auth import Principal
-from .db import Database
+from .db import Database, rows_affected
 from .errors import ApiError, forbidden, invalid, not_found, validation_details
 from .items import add_entry, item_dict, load_entries, mark_changed
 from .models import IdempotencyRecord, Item, Staff, rfc3339, utcnow
@@ -47,9 +47,9 @@ class ActionResult:
 
 
 def json_item(item: Item, session: Session) -> dict[str, Any]:
-    return ITEM_ADAPTER.dump_python(
-        ITEM_ADAPTER.validate_python(item_dict(item, load_entries(session, item.id))), mode="json"
-    )
+    item_out = ITEM_ADAPTER.validate_python(item_dict(item, load_entries(session, item.id)))
+    dumped: dict[str, Any] = ITEM_ADAPTER.dump_python(item_out, mode="json")
+    return dumped
 
 
 def request_fingerprint(item_id: str, raw_body: bytes) -> str:
@@ -160,11 +160,10 @@ class ActionService:
     def purge(self, now: datetime | None = None) -> int:
         cutoff = (now or utcnow()) - timedelta(days=self.idempotency_days)
         with self.db.write() as session:
-            return (
+            return rows_affected(
                 session.execute(
                     delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)
-                ).rowcount
-                or 0
+                )
             )
 
     # ---- the action itself -------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .config import Settings
-from .db import Database
+from .db import Database, rows_affected
 from .errors import ApiError, unauthorized
 from .models import (
     AccessToken,
@@ -208,11 +208,15 @@ class AuthService:
                 elif token.expires_at <= now or not self._still_allowed(session, login):
                     pass
                 else:
-                    claimed = session.execute(
-                        update(RefreshToken)
-                        .where(RefreshToken.token_hash == digest, RefreshToken.used_at.is_(None))
-                        .values(used_at=now)
-                    ).rowcount
+                    claimed = rows_affected(
+                        session.execute(
+                            update(RefreshToken)
+                            .where(
+                                RefreshToken.token_hash == digest, RefreshToken.used_at.is_(None)
+                            )
+                            .values(used_at=now)
+                        )
+                    )
                     if claimed == 1:
                         outcome = self._issue(session, scope, login.principal_id, now, login.id)
                     else:

@@ -104,11 +104,11 @@ def compose_request(
             ("clinical", "billing", "records", "other"), weights=(55, 15, 18, 12)
         )[0]
         subject, body = rng.choice(data.MESSAGES[category])
-    med = medications[0]["name"] if medications else "my medication"
+    med_name = medications[0]["name"] if medications else "my medication"
     return {
         "kind": "message",
         "subject": subject,
-        "body": body.replace("{med}", med),
+        "body": body.replace("{med}", med_name),
         "details": {"category": category},
     }
 
@@ -152,7 +152,7 @@ class Simulator:
                 f"could not sign in as demo patient {username} ({reply.status_code}); "
                 "is the server seeded with --seed demo?"
             )
-        token = reply.json()["access_token"]
+        token = str(reply.json()["access_token"])
         self.tokens[username] = token
         return token
 

@@ -12,7 +12,6 @@ from .errors import ApiError
 from .items import entries_by_item, item_dict, patient_dict
 from .models import Item, Meta, Patient
 
-
 # What a desktop may see of a patient (never the portal username or password hash).
 PATIENT_COLUMNS = (
     Patient.id,

@@ -26,9 +26,7 @@ def staff_out(svc: ServicesDep, staff_id: str) -> StaffOut:
         staff = session.get(Staff, staff_id)
         if staff is None:
             raise not_found("staff member")
-        return StaffOut(
-            id=staff.id, username=staff.username, display_name=staff.display_name, role=staff.role
-        )
+        return StaffOut.model_validate(staff, from_attributes=True)
 
 
 def patient_account(svc: ServicesDep, patient_id: str) -> PatientAccount:

@@ -20,16 +20,7 @@ def list_staff(_principal: StaffDep, svc: ServicesDep) -> StaffList:
     with svc.db.read() as session:
         rows = session.scalars(select(Staff).order_by(Staff.display_name)).all()
         return StaffList(
-            staff=[
-                StaffWithActive(
-                    id=s.id,
-                    username=s.username,
-                    display_name=s.display_name,
-                    role=s.role,
-                    active=s.active,
-                )
-                for s in rows
-            ]
+            staff=[StaffWithActive.model_validate(s, from_attributes=True) for s in rows]
         )
 
 

@@ -136,7 +136,7 @@ def _patient(
     family = rng.choice(data.FAMILY_NAMES)
     age_days = rng.randint(18 * 365, 92 * 365) if rng.random() < 0.9 else rng.randint(365, 17 * 365)
     birth = (now - timedelta(days=age_days)).date()
-    meds = []
+    meds: list[dict[str, Any]] = []
     for med in rng.sample(data.MEDICATIONS, k=rng.choice((0, 1, 2, 2, 3, 3, 4, 5, 6))):
         name, strength, form, sig, controlled, quantity = med
         if any(m["name"] == name for m in meds):
