@@ -131,24 +131,27 @@ class SseReader(threading.Thread):
         self.status: int | None = None
 
     def run(self) -> None:
-        event = None
         try:
-            stream = self.sock.makefile("rb")
-            status_line = stream.readline().decode()
-            self.status = int(status_line.split()[1])
-            while stream.readline() not in (b"\r\n", b"\n", b""):
-                pass  # headers
-            for raw in stream:
-                line = raw.decode().rstrip("\r\n")
-                if line.startswith(":"):
-                    self.lines.put(("comment", line[1:].strip()))
-                elif line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event:
-                    self.lines.put((event, line.split(":", 1)[1].strip()))
-                    event = None
+            with self.sock.makefile("rb") as stream:
+                self._read(stream)
         except (OSError, ValueError, IndexError):
             pass  # closed by close()
+
+    def _read(self, stream: Any) -> None:
+        event = None
+        status_line = stream.readline().decode()
+        self.status = int(status_line.split()[1])
+        while stream.readline() not in (b"\r\n", b"\n", b""):
+            pass  # headers
+        for raw in stream:
+            line = raw.decode().rstrip("\r\n")
+            if line.startswith(":"):
+                self.lines.put(("comment", line[1:].strip()))
+            elif line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event:
+                self.lines.put((event, line.split(":", 1)[1].strip()))
+                event = None
 
     def next_event(self, name: str, timeout: float = 5.0) -> str:
         while True:
