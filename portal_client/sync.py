@@ -1,0 +1,172 @@
+"""Pull (`/sync` pages into the cache) and push (the outbox to the server), once each.
+
+The engine (`engine.py`) decides when; this module decides how. Qt-free, no threads here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .api import ApiClient, User
+from .cache import Cache
+from .errors import (
+    BadCursor,
+    Conflict,
+    Forbidden,
+    Invalid,
+    MalformedReply,
+    NotFound,
+    Offline,
+    PreconditionFailed,
+    ServerError,
+)
+from .notices import describe_conflict
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = (Offline, ServerError, MalformedReply)
+
+
+def backoff_delay(
+    attempt: int, *, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None
+) -> float:
+    """Capped exponential backoff with full jitter: uniform in [cap'/2, cap'] for
+    cap' = min(cap, base * 2**attempt)."""
+    ceiling = min(cap, base * (2 ** max(0, min(attempt, 30))))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class PullResult:
+    items: int = 0
+    pages: int = 0
+    resynced: bool = False
+    changed_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PushResult:
+    delivered: int = 0
+    refused: int = 0
+    retry_in: float | None = None
+    error: str | None = None
+    changed_ids: list[str] = field(default_factory=list)
+
+
+class Syncer:
+    def __init__(
+        self,
+        api: ApiClient,
+        cache: Cache,
+        user: User,
+        *,
+        page_limit: int = 500,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.api = api
+        self.cache = cache
+        self.user = user
+        self.page_limit = page_limit
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+
+    def refresh_reference(self) -> None:
+        """Staff list and policy: small, fetched on start and now and then."""
+        self.cache.set_staff(self.api.staff())
+        try:
+            self.cache.set_policy(self.api.policy())
+        except NotFound:
+            log.info("the server has no policy yet")
+
+    def pull(self, *, collect_ids: bool = True) -> PullResult:
+        """Follow `/sync` to the end. Each page and its cursor land in one transaction, so a
+        crash between pages loses nothing; `bad_cursor` starts a clean full resync."""
+        result = PullResult()
+        cursor = self.cache.cursor
+        while True:
+            try:
+                page = self.api.sync(cursor, self.page_limit)
+            except BadCursor:
+                if result.resynced:
+                    raise
+                log.warning("the server refused the sync cursor; resyncing from scratch")
+                self.cache.reset_for_resync()
+                result.resynced = True
+                cursor = None
+                continue
+            ids = self.cache.apply_page(page)
+            result.pages += 1
+            result.items += len(ids)
+            if collect_ids:
+                result.changed_ids.extend(ids)
+            cursor = page["cursor"]
+            if not page["has_more"]:
+                return result
+
+    def push(self, *, max_actions: int | None = None) -> PushResult:
+        """Send queued actions in order, one at a time, until done or the network fails."""
+        result = PushResult()
+        sent = 0
+        while max_actions is None or sent < max_actions:
+            row = self.cache.next_outbox()
+            if row is None:
+                return result
+            wait = row["next_attempt_at"] - time.time()
+            if wait > 0:
+                result.retry_in = wait
+                return result
+            action = json.loads(row["action_json"])
+            sent += 1
+            try:
+                item = self.api.act(row["item_id"], action, row["idem_key"], row["if_match"])
+            except RETRYABLE as exc:
+                delay = backoff_delay(row["attempts"], rng=self.rng)
+                self.cache.retry_later(row["id"], delay, exc.message)
+                result.retry_in, result.error = delay, exc.message
+                return result
+            except (Conflict, PreconditionFailed) as exc:
+                current = (
+                    exc.details.get("item") if isinstance(exc.details.get("item"), dict) else None
+                )
+                message, actor = describe_conflict(
+                    current,
+                    me=self.user.id,
+                    staff_names=self.cache.staff_names(),
+                    fallback=exc.message,
+                    tz=self._zone(),
+                )
+                self.cache.refused(
+                    row["id"],
+                    row["item_id"],
+                    kind="conflict",
+                    message=message,
+                    actor_id=actor,
+                    current=current,
+                )
+                result.refused += 1
+            except (Forbidden, Invalid, NotFound) as exc:
+                self.cache.refused(
+                    row["id"],
+                    row["item_id"],
+                    kind="rejected",
+                    message=exc.message,
+                    actor_id=None,
+                    current=None,
+                )
+                result.refused += 1
+            else:
+                self.cache.delivered(row["id"], row["item_id"], item)
+                result.delivered += 1
+            result.changed_ids.append(row["item_id"])
+        return result
+
+    def _zone(self) -> ZoneInfo | None:
+        policy = self.cache.policy()
+        try:
+            return ZoneInfo(policy["timezone"]) if policy else None
+        except (ZoneInfoNotFoundError, KeyError, ValueError):
+            return None
