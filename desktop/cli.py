@@ -1,8 +1,9 @@
-"""`portal-triage`: the desktop app's command line."""
+"""`portal-triage`: the desktop app's command line (diagnostics today; the app lands later)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -12,10 +13,19 @@ __version__ = "0.1.0"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="portal-triage", description="Triage Desk for staff")
     parser.add_argument("--version", action="version", version=f"portal-triage {__version__}")
-    parser.parse_args(argv)
+    sub = parser.add_subparsers(dest="command")
+    from portal_client import diagnostics
+
+    diagnostics.add_commands(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if args.command in ("sync", "status"):
+        return diagnostics.run(args)
     print(
-        "portal-triage: the desktop app is not part of this build yet; "
-        "run `portal-api serve --seed demo` for the portal service",
+        "portal-triage: the desktop window is not part of this build yet; "
+        "`portal-triage sync` and `portal-triage status` work today",
         file=sys.stderr,
     )
     return 2

@@ -10,6 +10,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .api import ApiClient, User
@@ -22,6 +23,7 @@ from .errors import (
     MalformedReply,
     NotFound,
     Offline,
+    PortalError,
     PreconditionFailed,
     ServerError,
 )
@@ -135,7 +137,7 @@ class Syncer:
                 message, actor = describe_conflict(
                     current,
                     me=self.user.id,
-                    staff_names=self.cache.staff_names(),
+                    staff_names=self._staff_names(current),
                     fallback=exc.message,
                     tz=self._zone(),
                 )
@@ -163,6 +165,22 @@ class Syncer:
                 result.delivered += 1
             result.changed_ids.append(row["item_id"])
         return result
+
+    def _staff_names(self, current: dict[str, Any] | None) -> dict[str, str]:
+        """Names for a notice; a colleague added since the last refresh gets fetched."""
+        names = self.cache.staff_names()
+        authors = {
+            e.get("author", {}).get("id")
+            for e in (current or {}).get("entries", [])
+            if e.get("author", {}).get("kind") == "staff"
+        }
+        if authors - set(names) - {None}:
+            try:
+                self.cache.set_staff(self.api.staff())
+                names = self.cache.staff_names()
+            except PortalError as exc:
+                log.info("could not refresh the staff list: %s", exc.message)
+        return names
 
     def _zone(self) -> ZoneInfo | None:
         policy = self.cache.policy()

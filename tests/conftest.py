@@ -24,6 +24,15 @@ from portal_api.seed import seed_demo
 
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
+# Never the real OS keyring: a file-backed test keyring, shared with subprocesses.
+os.environ["PYTHON_KEYRING_BACKEND"] = "tests.support.keyrings.FileKeyring"
+
+
+@pytest.fixture(autouse=True)
+def _test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIAGE_TEST_KEYRING_FILE", str(tmp_path / "keyring.json"))
+
+
 SMALL_PATIENTS = 25
 SMALL_ITEMS = 60
 

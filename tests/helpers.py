@@ -83,9 +83,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(app: FastAPI) -> Iterator[str]:
-    """Serve the app with uvicorn on a random loopback port in a thread; yield its base URL."""
-    port = free_port()
+def served(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """Serve the app with uvicorn on a loopback port (random unless given) in a thread;
+    yield its base URL."""
+    port = port or free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
