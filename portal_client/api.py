@@ -6,8 +6,10 @@ retries; if the refresh fails, `SignInRequired`. TLS verification is always on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -127,6 +129,17 @@ def require(data: Any, shape: dict[str, type | tuple[type, ...]], what: str) -> 
     return data
 
 
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    """The socket under a streamed response (urllib3 keeps it on the connection)."""
+    connection = getattr(response.raw, "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        return sock
+    fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
+    raw = getattr(getattr(fp, "raw", None), "_sock", None)
+    return raw if isinstance(raw, socket.socket) else None
+
+
 class TokenHolder:
     """The session's tokens, shared by every client of one sign-in (worker and event stream),
     so that only one of them refreshes at a time: a refresh token works once."""
@@ -156,6 +169,7 @@ class ApiClient:
         self.http.verify = True
         self.timeouts = timeouts or Timeouts()
         self.tokens = tokens or TokenHolder(on_refresh_token)
+        self._stream: requests.Response | None = None
 
     def sibling(self) -> ApiClient:
         """Another client (own connection pool) on the same sign-in, for another thread."""
@@ -337,28 +351,43 @@ class ApiClient:
         return dict(data["item"])
 
     def events(self, read_timeout: float = 60.0) -> Iterator[str]:
-        """Yield the cursor of each `changed` event until the stream ends or fails."""
+        """Yield the cursor of each `changed` event until the stream ends or fails; an empty
+        string first, once the server has accepted the stream."""
         response = self.call(
             "GET", "/api/v1/events", stream=True, timeout=(self.timeouts.connect, read_timeout)
         )
+        self._stream = response
         event: str | None = None
         try:
             for chunk in response.iter_lines():
                 raw = chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
                 if not raw:
                     continue
-                if raw.startswith("event:"):
+                if raw.startswith(": connected"):
+                    yield ""
+                elif raw.startswith("event:"):
                     event = raw.split(":", 1)[1].strip()
                 elif raw.startswith("data:") and event == "changed":
                     try:
                         yield str(json.loads(raw.split(":", 1)[1])["cursor"])
                     except (ValueError, KeyError, TypeError):
-                        yield ""
+                        log.debug("ignoring a malformed event")
                     event = None
-        except requests.exceptions.RequestException:
+        except (requests.exceptions.RequestException, OSError, AttributeError, ValueError):
             raise Offline("the event stream was interrupted") from None
         finally:
+            self._stream = None
             response.close()
+
+    def interrupt_stream(self) -> None:
+        """End a blocking `events()` read from another thread (at shutdown)."""
+        response = self._stream
+        if response is None:
+            return
+        sock = _socket_of(response)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         self.http.close()

@@ -80,6 +80,7 @@ class SyncEngine:
         self._stopping = threading.Event()
         self._worker: threading.Thread | None = None
         self._events: threading.Thread | None = None
+        self._events_api: ApiClient | None = None
         self._failures = 0
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.cycle_done = threading.Condition()
@@ -101,6 +102,8 @@ class SyncEngine:
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
         self._wake.set()
+        if self._events_api is not None:
+            self._events_api.interrupt_stream()
         for thread in (self._worker, self._events):
             if thread is not None:
                 thread.join(timeout=timeout)
@@ -201,7 +204,7 @@ class SyncEngine:
     def _listen(self) -> None:
         """Follow `/events`; wake the worker on each change. Reconnect with backoff."""
         failures = 0
-        events_api = self.api.sibling()
+        events_api = self._events_api = self.api.sibling()
         while not self._stopping.is_set():
             if self.status.state is State.SIGN_IN_NEEDED:
                 self._stopping.wait(1.0)
@@ -212,7 +215,7 @@ class SyncEngine:
                     failures = 0
                     if self._stopping.is_set():
                         return
-                    if cursor != self.cache.cursor:
+                    if cursor and cursor != self.cache.cursor:
                         self.sync_now()
             except NotFound:
                 log.info("the server offers no event stream; polling every %s s", self.poll_seconds)
@@ -224,7 +227,7 @@ class SyncEngine:
                 log.debug("event stream interrupted: %s", exc.message)
             failures += 1
             self._stopping.wait(backoff_delay(failures, cap=30.0, rng=self._rng))
-            events_api = self.api.sibling()
+            events_api = self._events_api = self.api.sibling()
 
     # ---- state -------------------------------------------------------------------------------
 
