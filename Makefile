@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: demo test lint format bench-sync clean
+.PHONY: demo test lint format bench-sync bench-client clean
 
 $(BIN)/python:
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PY=python3.11)")'
@@ -40,6 +40,9 @@ format: $(STAMP)
 
 bench-sync: $(STAMP)
 	$(BIN)/python bench/sync_throughput.py
+
+bench-client: $(STAMP)
+	$(BIN)/python bench/client_sync.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -9,6 +9,7 @@ import json
 import logging
 import random
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -86,28 +87,33 @@ class Syncer:
 
     def pull(self, *, collect_ids: bool = True) -> PullResult:
         """Follow `/sync` to the end. Each page and its cursor land in one transaction, so a
-        crash between pages loses nothing; `bad_cursor` starts a clean full resync."""
+        crash between pages loses nothing; `bad_cursor` starts a clean full resync. The next
+        page is fetched while this one is written (at most two pages in memory)."""
         result = PullResult()
-        cursor = self.cache.cursor
-        while True:
-            try:
-                page = self.api.sync(cursor, self.page_limit)
-            except BadCursor:
-                if result.resynced:
-                    raise
-                log.warning("the server refused the sync cursor; resyncing from scratch")
-                self.cache.reset_for_resync()
-                result.resynced = True
-                cursor = None
-                continue
-            ids = self.cache.apply_page(page)
-            result.pages += 1
-            result.items += len(ids)
-            if collect_ids:
-                result.changed_ids.extend(ids)
-            cursor = page["cursor"]
-            if not page["has_more"]:
-                return result
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-fetch") as fetcher:
+            pending: Future[dict[str, Any]] = fetcher.submit(
+                self.api.sync, self.cache.cursor, self.page_limit
+            )
+            while True:
+                try:
+                    page = pending.result()
+                except BadCursor:
+                    if result.resynced:
+                        raise
+                    log.warning("the server refused the sync cursor; resyncing from scratch")
+                    self.cache.reset_for_resync()
+                    result.resynced = True
+                    pending = fetcher.submit(self.api.sync, None, self.page_limit)
+                    continue
+                if page["has_more"]:
+                    pending = fetcher.submit(self.api.sync, page["cursor"], self.page_limit)
+                ids = self.cache.apply_page(page)
+                result.pages += 1
+                result.items += len(ids)
+                if collect_ids:
+                    result.changed_ids.extend(ids)
+                if not page["has_more"]:
+                    return result
 
     def push(self, *, max_actions: int | None = None) -> PushResult:
         """Send queued actions in order, one at a time, until done or the network fails."""
