@@ -142,7 +142,8 @@ class SyncEngine:
             self.cache.set_meta(staff_loaded=now_rfc3339())
             self._emit(Change("reference"))
         pushed = self.syncer.push()
-        pulled = self.syncer.pull()
+        # Each page is announced as it lands; nothing accumulates over a large sync.
+        pulled = self.syncer.pull(collect_ids=False, on_page=self._announce_page)
         more = self.syncer.push() if pushed.retry_in is None else PushResult()
         self._after_cycle(pushed, pulled, more)
         return {
@@ -155,6 +156,9 @@ class SyncEngine:
             "push_error": pushed.error,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         }
+
+    def _announce_page(self, ids: list[str]) -> None:
+        self._emit(Change("items", tuple(ids)))
 
     def _after_cycle(self, pushed: PushResult, pulled: PullResult, more: PushResult) -> None:
         changed = tuple(

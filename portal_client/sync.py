@@ -9,6 +9,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,7 +86,12 @@ class Syncer:
         except NotFound:
             log.info("the server has no policy yet")
 
-    def pull(self, *, collect_ids: bool = True) -> PullResult:
+    def pull(
+        self,
+        *,
+        collect_ids: bool = True,
+        on_page: Callable[[list[str]], None] | None = None,
+    ) -> PullResult:
         """Follow `/sync` to the end. Each page and its cursor land in one transaction, so a
         crash between pages loses nothing; `bad_cursor` starts a clean full resync. The next
         page is fetched while this one is written (at most two pages in memory)."""
@@ -112,6 +118,8 @@ class Syncer:
                 result.items += len(ids)
                 if collect_ids:
                     result.changed_ids.extend(ids)
+                if on_page is not None and ids:
+                    on_page(ids)
                 if not page["has_more"]:
                     return result
 

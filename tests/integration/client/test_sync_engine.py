@@ -326,3 +326,45 @@ def test_server_item_count_matches_after_everything(portal, desk) -> None:
     with portal.db.read() as session:
         truth = dict(session.execute(select(Item.id, Item.version)).all())
     assert nurse.cache.server_versions() == truth
+
+
+def test_engine_says_sign_in_needed_when_the_session_is_revoked(portal, desk) -> None:
+    nurse = desk("nurse")
+    engine = SyncEngine(nurse.api, nurse.cache, nurse.user, poll_seconds=0.2, use_events=False)
+    states: list[State] = []
+    engine.subscribe(lambda change: states.append(engine.status.state))
+    engine.start()
+    try:
+        assert engine.wait_for_cycle(0, timeout=20)
+        assert engine.status.state is State.ONLINE
+        stolen = nurse.api.tokens.refresh
+        requests.post(
+            f"{portal.url}/api/v1/auth/refresh", json={"refresh_token": stolen}, timeout=10
+        )  # someone else used our refresh token: login revoked
+        requests.post(
+            f"{portal.url}/api/v1/auth/refresh", json={"refresh_token": stolen}, timeout=10
+        )
+        deadline = time.monotonic() + 10
+        while engine.status.state is not State.SIGN_IN_NEEDED and time.monotonic() < deadline:
+            engine.sync_now()
+            engine.wait_for_cycle(engine.status.cycles, timeout=2)
+        assert engine.status.state is State.SIGN_IN_NEEDED
+        assert State.SIGN_IN_NEEDED in states
+        # Signing in again resumes the same engine and cache.
+        from portal_client.session import sign_in
+
+        again = sign_in(
+            portal.url,
+            "nurse",
+            "demo",
+            data_dir=nurse.cache.path.parents[2],
+            credentials=nurse.credentials,
+        )
+        again.cache.close()
+        engine.resume(again.api)
+        deadline = time.monotonic() + 10
+        while engine.status.state is not State.ONLINE and time.monotonic() < deadline:
+            engine.wait_for_cycle(engine.status.cycles, timeout=2)
+        assert engine.status.state is State.ONLINE
+    finally:
+        engine.stop()
