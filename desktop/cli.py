@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 __version__ = "0.1.0"
 
@@ -13,6 +14,17 @@ __version__ = "0.1.0"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="portal-triage", description="Triage Desk for staff")
     parser.add_argument("--version", action="version", version=f"portal-triage {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against a built-in demo practice (no setup, no network)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the local cache lives (default: the user data folder)",
+    )
     sub = parser.add_subparsers(dest="command")
     from portal_client import diagnostics
 
@@ -23,9 +35,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command in ("sync", "status"):
         return diagnostics.run(args)
-    print(
-        "portal-triage: the desktop window is not part of this build yet; "
-        "`portal-triage sync` and `portal-triage status` work today",
-        file=sys.stderr,
-    )
-    return 2
+    from .app import run_gui
+
+    return run_gui(args)

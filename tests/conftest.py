@@ -7,9 +7,11 @@ import logging
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -125,6 +127,24 @@ def seeded(db: Database) -> Database:
         db, random_seed=7, patients=SMALL_PATIENTS, items=SMALL_ITEMS, password_profile="fast"
     )
     return db
+
+
+@dataclass
+class Portal:
+    url: str
+    port: int
+    app: FastAPI
+    db: Database
+
+
+@pytest.fixture
+def portal(settings: Settings, seeded: Database) -> Iterator[Portal]:
+    """The real portal API served by uvicorn on a loopback port, with the small practice."""
+    from tests.helpers import served
+
+    app = create_app(settings, seeded)
+    with served(app) as url:
+        yield Portal(url, int(url.rsplit(":", 1)[1]), app, seeded)
 
 
 @pytest.fixture

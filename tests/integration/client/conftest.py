@@ -1,36 +1,16 @@
-"""A real portal API on a loopback port, and signed-in desktop clients against it."""
+"""Signed-in desktop clients (portal_client only) against the real portal API."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 
-from portal_api.app import create_app
-from portal_api.config import Settings
-from portal_api.db import Database
 from portal_client.credentials import CredentialStore
 from portal_client.session import SignedIn, sign_in
-from tests.helpers import served
+from tests.conftest import Portal
 from tests.support.keyrings import MemoryKeyring
-
-
-@dataclass
-class Portal:
-    url: str
-    port: int
-    app: FastAPI
-    db: Database
-
-
-@pytest.fixture
-def portal(settings: Settings, seeded: Database) -> Iterator[Portal]:
-    app = create_app(settings, seeded)
-    with served(app) as url:
-        yield Portal(url, int(url.rsplit(":", 1)[1]), app, seeded)
 
 
 @pytest.fixture

@@ -1,0 +1,66 @@
+"""What the widgets may ask of the desktop: reads of the cache, and actions (queued through the
+serial write worker, never on the GUI thread)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from portal_client.api import User
+from portal_client.cache import Cache
+from portal_client.engine import State, SyncEngine
+from portal_client.inbox import Inbox
+
+from .bridge import EngineBridge
+from .ops import Operations
+
+
+@dataclass
+class DeskServices:
+    user: User
+    cache: Cache
+    engine: SyncEngine
+    bridge: EngineBridge
+    ops: Operations
+    inbox: Inbox
+    server: str
+    sign_out: Callable[[], None] | None = None
+
+    def item(self, item_id: str) -> dict[str, Any] | None:
+        return self.cache.item(item_id)
+
+    def patient(self, patient_id: str) -> dict[str, Any] | None:
+        return self.inbox.patient(patient_id)
+
+    def staff_names(self) -> dict[str, str]:
+        return self.cache.staff_names()
+
+    def policy(self) -> dict[str, Any]:
+        return self.cache.policy() or {}
+
+    def notices(self) -> list[dict[str, Any]]:
+        return self.cache.notices()
+
+    def dismiss_notice(self, notice_id: int) -> None:
+        self.ops.write(
+            lambda: self.cache.dismiss_notice(notice_id),
+            on_success=lambda _r: self.bridge.notices_changed.emit(),
+        )
+
+    def act(
+        self,
+        item_id: str,
+        action: dict[str, Any],
+        *,
+        if_match: int | None = None,
+        on_failure: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """Queue an action: shown at once (optimistic), confirmed by the sync."""
+        self.ops.write(
+            lambda: self.engine.enqueue(item_id, action, if_match=if_match), on_failure=on_failure
+        )
+
+    @property
+    def state(self) -> State:
+        return self.engine.status.state

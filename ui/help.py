@@ -1,0 +1,47 @@
+"""The keyboard shortcuts, listed where staff can find them (F1)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+SHORTCUTS = (
+    ("J  or  Ctrl+Down", "Next item"),
+    ("K  or  Ctrl+Up", "Previous item"),
+    ("C", "Claim the item"),
+    ("R  or  N", "Write a reply or a note"),
+    ("Ctrl+Enter", "Send the reply"),
+    ("D", "Mark done"),
+    ("Ctrl+F", "Search"),
+    ("Ctrl+1 … Ctrl+7", "Switch queue (My items … Done)"),
+    ("Ctrl+PgDown / Ctrl+PgUp", "Next / previous queue"),
+    ("F1", "This list"),
+)
+
+
+class HelpDialog(QDialog):
+    def __init__(
+        self, shortcuts: tuple[tuple[str, str], ...], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        layout = QVBoxLayout(self)
+        table = QTableWidget(len(shortcuts), 2, self)
+        table.setHorizontalHeaderLabels(["Keys", "Does"])
+        table.setAccessibleName("Keyboard shortcuts")
+        for row, (keys, does) in enumerate(shortcuts):
+            table.setItem(row, 0, QTableWidgetItem(keys))
+            table.setItem(row, 1, QTableWidgetItem(does))
+        table.resizeColumnsToContents()
+        table.verticalHeader().setVisible(False)
+        layout.addWidget(table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(420, 380)
