@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: demo test lint format bench-sync bench-client clean
+.PHONY: demo demo-portal test lint format bench-sync bench-client clean
 
 $(BIN)/python:
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PY=python3.11)")'
@@ -17,9 +17,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# The demo portal: a fresh synthetic practice in a temporary folder, with simulated patients
-# filing requests. (The desktop app joins it when it lands; see README.)
+# The desktop app against a built-in demo practice: the portal API runs inside the app on a
+# free loopback port with a fresh synthetic practice in a temporary folder, and simulated
+# patients file requests every few seconds. No other setup, no network.
 demo: $(STAMP)
+	$(BIN)/portal-triage --demo
+
+# The demo portal alone (for trying the API or pointing a desktop at it).
+demo-portal: $(STAMP)
 	@demo_dir=$$(mktemp -d); echo "demo database: $$demo_dir/portal.sqlite3"; \
 	PORTAL_API_PASSWORD_PROFILE=fast $(BIN)/portal-api serve --host $(HOST) --port $(PORT) \
 		--database "sqlite:///$$demo_dir/portal.sqlite3" --seed demo --simulate 6/min

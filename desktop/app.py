@@ -81,6 +81,9 @@ class DesktopApp(QObject):
         self.settings = settings or QSettings()
         self.credentials_backend = credentials_backend or (demo.keyring if demo else None)
         self.ops = Operations(self)
+        import resources
+
+        qapp.setStyleSheet(resources.read_text("style.qss"))
         self.dialog: SignInDialog | None = None
         self.window: MainWindow | None = None
         self.services: DeskServices | None = None

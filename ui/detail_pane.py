@@ -37,6 +37,14 @@ ROLE_WORDS = {
 }
 
 
+def next_weekday_morning(now: datetime) -> datetime:
+    """A sensible first offer for a new time: 09:00 on the next weekday after tomorrow."""
+    day = (now + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 def _when(value: str | None, timezone: str | None) -> str:
     return local_time(value, timezone) if value else ""
 
@@ -223,8 +231,15 @@ class DetailPane(QWidget):
             if item.get("assignee_id")
             else "Unassigned"
         )
+        kind_word = KIND_WORDS.get(item["kind"], item["kind"])
+        subject = item["subject"]
+        heading = (
+            subject
+            if subject.lower().startswith(kind_word.lower())
+            else (f"{kind_word} · {subject}")
+        )
         self.title.setText(
-            f"{KIND_WORDS.get(item['kind'], item['kind'])} · {item['subject']}\n"
+            f"{heading}\n"
             f"{STATUS_WORDS.get(item['status'], item['status'])} · "
             f"{'Urgent' if item['priority'] == 'urgent' else 'Routine'} · "
             f"{QUEUE_WORDS.get(item['queue'], item['queue'])} · "
@@ -370,14 +385,9 @@ class DetailPane(QWidget):
             appointment_control.setVisible(is_appt)
             appointment_control.setEnabled(not closed)
         if is_appt:
+            first_offer = next_weekday_morning(datetime.now().astimezone())
             self.confirm_time.setDateTime(
-                QDateTime.fromSecsSinceEpoch(
-                    int(
-                        (datetime.now(UTC) + timedelta(days=2))
-                        .replace(minute=0, second=0)
-                        .timestamp()
-                    )
-                )
+                QDateTime.fromSecsSinceEpoch(int(first_offer.timestamp()))
             )
         if is_refill and not clinician:
             self.decision_note.setText(

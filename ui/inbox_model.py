@@ -47,6 +47,20 @@ def received_words(created_at: str, now: datetime | None = None) -> str:
     return f"{minutes // (24 * 60)} days ago"
 
 
+_ICONS: dict[str, Any] = {}
+
+
+def _icon(name: str) -> Any:
+    """Icons are plain SVG files under resources/icons, loaded once."""
+    if name not in _ICONS:
+        from PySide6.QtGui import QIcon
+
+        import resources
+
+        _ICONS[name] = QIcon(resources.path(f"icons/{name}.svg"))
+    return _ICONS[name]
+
+
 class InboxModel(QAbstractTableModel):
     def __init__(
         self,
@@ -154,6 +168,16 @@ class InboxModel(QAbstractTableModel):
             return row.id
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
+        if role == Qt.ItemDataRole.DecorationRole:
+            if column == 0:
+                return _icon(row.kind)
+            if column == 1 and row.priority == "urgent":
+                return _icon("urgent")
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and column == 1 and row.priority == "urgent":
+            from PySide6.QtGui import QColor
+
+            return QColor("#a01010")
         if role == Qt.ItemDataRole.ToolTipRole and column in (2, 3):
             return row.patient if column == 2 else row.subject
         if role == Qt.ItemDataRole.AccessibleTextRole:

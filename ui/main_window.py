@@ -77,9 +77,11 @@ class MainWindow(QMainWindow):
 
         status = self.statusBar()
         self.who = PlainLabel(
-            f"{user.display_name} · {ROLE_WORDS.get(user.role, user.role)}", selectable=False
+            f"{user.display_name} · {ROLE_WORDS.get(user.role, user.role)}",
+            selectable=False,
+            wrap=False,
         )
-        self.sync_state = PlainLabel("Syncing…", selectable=False)
+        self.sync_state = PlainLabel("Syncing…", selectable=False, wrap=False)
         self.sync_state.setAccessibleName("Sync state")
         self.sign_out_button = QPushButton("Sign out", self)
         self.sign_out_button.clicked.connect(self._sign_out)
@@ -107,7 +109,7 @@ class MainWindow(QMainWindow):
         self._clock.timeout.connect(self.update_status)
         self._clock.start()
         self._install_shortcuts()
-        self._restore_layout()
+        self._layout_restored = self._restore_layout()
         self.queues.select(str(self.settings.value(f"{self.settings_prefix}/queue", "mine")))
         self.reload()
         self.update_status()
@@ -241,8 +243,16 @@ class MainWindow(QMainWindow):
 
     # ---- layout and closing ------------------------------------------------------------------
 
-    def _restore_layout(self) -> None:
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not self._layout_restored:
+            width = max(self.width(), 1000)
+            self.splitter.setSizes([int(width * 0.14), int(width * 0.53), int(width * 0.33)])
+            self._layout_restored = True
+
+    def _restore_layout(self) -> bool:
         prefix = self.settings_prefix
+        restored = False
         for key, restore in (
             ("geometry", self.restoreGeometry),
             ("splitter", self.splitter.restoreState),
@@ -251,6 +261,8 @@ class MainWindow(QMainWindow):
             value = self.settings.value(f"{prefix}/{key}")
             if isinstance(value, QByteArray):
                 restore(value)
+                restored = True
+        return restored
 
     def save_layout(self) -> None:
         prefix = self.settings_prefix

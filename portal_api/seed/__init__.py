@@ -289,7 +289,7 @@ class _ItemBuilder:
             )
             if replied:
                 later()
-                reply = rng.choice(data.STAFF_REPLIES).format(
+                reply = rng.choice(data.STAFF_REPLIES[kind]).format(
                     first=patient["given_name"], provider=rng.choice(data.PROVIDERS)
                 )
                 add("staff_reply", "staff", worker["id"], reply)
@@ -395,7 +395,7 @@ class _ItemBuilder:
             last = None
         body = rng.choice(data.REFILL_NOTES)
         if urgent:
-            body = "I am completely out and it is urgent. " + body
+            body = "I am completely out and it is urgent. Please send it today if you can."
         details = {
             "medication": medication,
             "quantity_requested": quantity,

@@ -383,15 +383,24 @@ PREFERRED_TIMES = (
     "First available",
 )
 
-STAFF_REPLIES = (
-    "Thank you for your message. {provider} reviewed it and would like you to schedule a visit "
-    "this week. Please call the front desk or reply here with times that work.",
-    "Hi {first}, your request has been sent to your pharmacy. It should be ready within 24 hours.",
-    "Hi {first}, we have updated your chart. Let us know if you need anything else.",
-    "Thanks for letting us know. Please keep a log of your readings for the next week and "
-    "send them to us.",
-    "Hi {first}, could you tell us which pharmacy you would like us to use?",
-)
+STAFF_REPLIES = {
+    "message": (
+        "Thank you for your message. {provider} reviewed it and would like you to schedule a "
+        "visit this week. Please call the front desk or reply here with times that work.",
+        "Hi {first}, we have updated your chart. Let us know if you need anything else.",
+        "Thanks for letting us know. Please keep a log of your readings for the next week and "
+        "send them to us.",
+    ),
+    "refill": (
+        "Hi {first}, your request has been sent to your pharmacy. It should be ready within 24 "
+        "hours.",
+        "Hi {first}, could you tell us which pharmacy you would like us to use?",
+    ),
+    "appointment": (
+        "Hi {first}, we can offer Tuesday at 9:40 or Thursday at 2:20. Which works for you?",
+        "Hi {first}, {provider} is fully booked that week. Could you do the week after?",
+    ),
+}
 
 INTERNAL_NOTES = (
     "Called patient, left voicemail.",

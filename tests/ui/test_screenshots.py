@@ -1,0 +1,77 @@
+"""The demo practice in each role, as staff see it. Set TRIAGE_SCREENSHOTS_DIR to keep the
+pictures (docs/screenshots/ holds the ones linked from the README)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QImage
+
+from desktop.app import DesktopApp
+from desktop.demo import DemoPortal
+from tests.ui.conftest import wait_for
+from ui.widgets import PlainLabel
+
+ROLES = (("frontdesk", "front_desk"), ("nurse", "nursing"), ("doctor", "clinician"))
+
+
+@pytest.fixture(scope="module")
+def demo_portal():  # type: ignore[no-untyped-def]
+    demo = DemoPortal(seed=1)
+    demo.start(simulate=False)
+    yield demo
+    demo.stop()
+
+
+def _keep(image_path: Path, name: str) -> None:
+    target = os.environ.get("TRIAGE_SCREENSHOTS_DIR")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        image_path.replace(Path(target) / name)
+
+
+@pytest.mark.parametrize(("username", "queue"), ROLES)
+def test_main_window_in_each_role(qtbot, qapp, demo_portal, tmp_path, username, queue) -> None:
+    app = DesktopApp(
+        qapp,
+        demo=None,
+        data_dir=tmp_path / "data",
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+        credentials_backend=demo_portal.keyring,
+    )
+    app.demo = demo_portal
+    app.show_sign_in()
+    dialog = app.dialog
+    qtbot.addWidget(dialog)
+    if username == "frontdesk":
+        shot = tmp_path / "sign-in.png"
+        dialog.resize(460, 240)
+        dialog.grab().save(str(shot))
+        _keep(shot, "sign-in-demo.png")
+    dialog._demo(username)
+    wait_for(qtbot, lambda: app.window is not None, timeout=20)
+    window = app.window
+    qtbot.addWidget(window)
+    wait_for(qtbot, lambda: app.services.engine.status.cycles >= 1, timeout=20)
+    window.resize(1500, 900)
+    window.queues.select(queue)
+    window.inbox.step(1)
+    wait_for(qtbot, lambda: window.detail.item is not None)
+
+    def thread_painted() -> bool:
+        labels = window.detail.thread_box.findChildren(PlainLabel)
+        return bool(labels) and all(label.isVisible() and label.height() > 10 for label in labels)
+
+    wait_for(qtbot, thread_painted)
+    path = tmp_path / f"{username}.png"
+    assert window.grab().save(str(path))
+    image = QImage(str(path))
+    assert image.width() >= 1400 and image.height() >= 800
+    assert window.model.rowCount() > 0
+    _keep(path, f"main-window-{queue.replace('_', '-')}.png")
+    app.demo = None  # the module fixture stops it
+    window.close()
+    app.shutdown()
