@@ -215,11 +215,10 @@ class Cache:
                 current = self._server_versions(conn, ids) if pending else {}
                 rows = []
                 for item in page_items:
-                    server_json = json.dumps(item, separators=(",", ":"))
                     actions = pending.get(item["id"], [])
                     if actions and current.get(item["id"], -1) > item["version"]:
                         continue  # an action reply already brought a newer state
-                    rows.append(self._item_row(item, server_json, actions))
+                    rows.append(self._item_row(item, actions))
                 self._upsert_items(conn, rows)
                 self._index(conn, page_items)
             self._set_meta(conn, "cursor", page["cursor"])
@@ -227,9 +226,7 @@ class Cache:
         return ids
 
     @staticmethod
-    def _item_row(
-        item: dict[str, Any], server_json: str, actions: list[PendingAction]
-    ) -> dict[str, Any]:
+    def _item_row(item: dict[str, Any], actions: list[PendingAction]) -> dict[str, Any]:
         shown = fold(item, actions) if actions else item
         return {
             "id": shown["id"],
@@ -245,7 +242,7 @@ class Cache:
             "first_response_at": shown.get("first_response_at"),
             "resolved_at": shown.get("resolved_at"),
             "version": item["version"],
-            "server_json": server_json,
+            "server_json": json.dumps(item, separators=(",", ":")),
             "display_json": json.dumps(shown, separators=(",", ":")) if actions else None,
             "pending": len(actions),
         }
@@ -254,9 +251,31 @@ class Cache:
     def _upsert_items(conn: Connection, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
+        flat_names = [c.name for c in s.items.columns]
         stmt = sqlite_insert(s.items)
-        columns = {c.name: stmt.excluded[c.name] for c in s.items.columns if c.name != "id"}
-        conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=columns), rows)
+        flat = {name: stmt.excluded[name] for name in flat_names if name != "id"}
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=["id"], set_=flat),
+            [{name: row[name] for name in flat_names} for row in rows],
+        )
+        blobs = sqlite_insert(s.item_json)
+        conn.execute(
+            blobs.on_conflict_do_update(
+                index_elements=["id"],
+                set_={
+                    "server_json": blobs.excluded.server_json,
+                    "display_json": blobs.excluded.display_json,
+                },
+            ),
+            [
+                {
+                    "id": row["id"],
+                    "server_json": row["server_json"],
+                    "display_json": row["display_json"],
+                }
+                for row in rows
+            ],
+        )
 
     @staticmethod
     def _upsert_patients(conn: Connection, patients: list[dict[str, Any]]) -> None:
@@ -315,6 +334,7 @@ class Cache:
         """Forget every synced row and the cursor; keep the outbox and notices."""
         with self.write() as conn:
             conn.execute(delete(s.items))
+            conn.execute(delete(s.item_json))
             conn.execute(delete(s.patients))
             conn.exec_driver_sql("DELETE FROM items_fts")
             self._set_meta(conn, "cursor", None)
@@ -381,13 +401,13 @@ class Cache:
         """Recompute what staff see for one item from its server state and pending actions."""
         if server_item is None:
             raw = conn.execute(
-                select(s.items.c.server_json).where(s.items.c.id == item_id)
+                select(s.item_json.c.server_json).where(s.item_json.c.id == item_id)
             ).scalar()
             if raw is None:
                 return
             server_item = json.loads(raw)
         actions = self._pending_for(conn, [item_id]).get(item_id, [])
-        row = self._item_row(server_item, json.dumps(server_item, separators=(",", ":")), actions)
+        row = self._item_row(server_item, actions)
         self._upsert_items(conn, [row])
 
     def enqueue(
@@ -483,7 +503,9 @@ class Cache:
     def item(self, item_id: str) -> dict[str, Any] | None:
         with self.read() as conn:
             row = conn.execute(
-                select(s.items.c.server_json, s.items.c.display_json).where(s.items.c.id == item_id)
+                select(s.item_json.c.server_json, s.item_json.c.display_json).where(
+                    s.item_json.c.id == item_id
+                )
             ).first()
         if row is None:
             return None

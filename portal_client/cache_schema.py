@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -29,9 +29,8 @@ meta = Table(
     Column("value", Text),
 )
 
-# One row per item: the last state the server confirmed (server_json, the contract's Item),
-# and what staff see now (display_json: the server state with pending local actions applied;
-# NULL when nothing is pending). The flat columns mirror the displayed state for queries.
+# One narrow row per item: the displayed state's columns, for queries (the inbox scans these;
+# keep them small). The JSON lives apart in `item_json`.
 items = Table(
     "items",
     metadata,
@@ -48,13 +47,33 @@ items = Table(
     Column("first_response_at", Text),
     Column("resolved_at", Text),
     Column("version", Integer, nullable=False),
-    Column("server_json", Text, nullable=False),
-    Column("display_json", Text),
     Column("pending", Integer, nullable=False, default=0),
 )
 Index("ix_items_status_queue", items.c.status, items.c.queue)
 Index("ix_items_assignee", items.c.assignee_id)
 Index("ix_items_created", items.c.created_at)
+# Covers the inbox's queue and filter columns and its default order, so a queue is answered
+# from the index alone ('urgent' > 'routine': priority DESC puts urgent first).
+Index(
+    "ix_items_inbox",
+    items.c.status,
+    items.c.assignee_id,
+    items.c.queue,
+    items.c.kind,
+    items.c.priority,
+    items.c.created_at,
+    items.c.id,
+)
+
+# The last state the server confirmed (server_json, the contract's Item) and what staff see now
+# (display_json: the server state with pending local actions applied; NULL when none pend).
+item_json = Table(
+    "item_json",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("server_json", Text, nullable=False),
+    Column("display_json", Text),
+)
 
 patients = Table(
     "patients",
@@ -110,15 +129,54 @@ notices = Table(
     Column("dismissed", Integer, nullable=False, default=0),
 )
 
-FTS_DDL = (
+FTS_DDL_V1 = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5("
     "item_id UNINDEXED, subject, patient, body, tokenize='unicode61 remove_diacritics 2')"
+)
+# Prefix indexes make search-as-you-type cheap.
+FTS_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5("
+    "item_id UNINDEXED, subject, patient, body, tokenize='unicode61 remove_diacritics 2', "
+    "prefix='2 3 4')"
 )
 
 
 def _create_v1(conn: Connection) -> None:
-    metadata.create_all(conn)
+    """Version 1 as it shipped: JSON inside `items`, FTS without prefix indexes."""
+    conn.exec_driver_sql("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    conn.exec_driver_sql(
+        "CREATE TABLE items (id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, "
+        "priority TEXT NOT NULL, queue TEXT NOT NULL, subject TEXT NOT NULL, "
+        "patient_id TEXT NOT NULL, assignee_id TEXT, created_at TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL, first_response_at TEXT, resolved_at TEXT, "
+        "version INTEGER NOT NULL, server_json TEXT NOT NULL, display_json TEXT, "
+        "pending INTEGER NOT NULL)"
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_items_status_queue ON items (status, queue)")
+    conn.exec_driver_sql("CREATE INDEX ix_items_assignee ON items (assignee_id)")
+    conn.exec_driver_sql("CREATE INDEX ix_items_created ON items (created_at)")
+    for table in (patients, staff, outbox, notices):
+        table.create(conn)
+    conn.exec_driver_sql(FTS_DDL_V1)
+
+
+def _v1_to_v2(conn: Connection) -> None:
+    """Move the JSON out of `items` (scans read narrow rows) and rebuild the full-text index
+    with prefix indexes."""
+    item_json.create(conn)
+    conn.exec_driver_sql(
+        "INSERT INTO item_json (id, server_json, display_json) "
+        "SELECT id, server_json, display_json FROM items"
+    )
+    conn.exec_driver_sql("ALTER TABLE items DROP COLUMN server_json")
+    conn.exec_driver_sql("ALTER TABLE items DROP COLUMN display_json")
+    conn.exec_driver_sql("DROP TABLE items_fts")
     conn.exec_driver_sql(FTS_DDL)
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_items_inbox ON items "
+        "(status, assignee_id, queue, kind, priority, created_at, id)"
+    )
+    conn.exec_driver_sql("UPDATE meta SET value = NULL WHERE key = 'cursor'")  # refill the index
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {0: _create_v1}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {0: _create_v1, 1: _v1_to_v2}

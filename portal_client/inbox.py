@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
-from sqlalchemy import text as sql_text
+from sqlalchemy import func, or_, select
 
 from . import cache_schema as s
 from .cache import Cache
@@ -67,48 +66,73 @@ def _recent_cutoff(now: datetime | None = None) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def queue_condition(queue: str, me: str) -> ColumnElement[bool]:
-    items = s.items.c
-    if queue == "mine":
-        return and_(items.assignee_id == me, items.status.in_(ACTIVE_STATUSES))
-    if queue == "unassigned":
-        return and_(items.assignee_id.is_(None), items.status.in_(OPEN_STATUSES))
-    if queue in ("front_desk", "nursing", "clinician"):
-        return and_(items.queue == queue, items.status.in_(OPEN_STATUSES))
-    if queue == "waiting":
-        return items.status == "waiting_patient"
-    if queue == "done":
-        return and_(items.status.in_(CLOSED_STATUSES), items.resolved_at >= _recent_cutoff())
-    if queue == "all":
-        return true()
-    raise ValueError(f"unknown queue {queue!r}")
+QUEUE_SQL = {
+    "mine": "items.assignee_id = :me AND items.status IN ('new', 'open', 'waiting_patient')",
+    "unassigned": "items.assignee_id IS NULL AND items.status IN ('new', 'open')",
+    "front_desk": "items.queue = 'front_desk' AND items.status IN ('new', 'open')",
+    "nursing": "items.queue = 'nursing' AND items.status IN ('new', 'open')",
+    "clinician": "items.queue = 'clinician' AND items.status IN ('new', 'open')",
+    "waiting": "items.status = 'waiting_patient'",
+    "done": "items.status IN ('done', 'cancelled') AND items.resolved_at >= :cutoff",
+    "all": "1 = 1",
+}
+KNOWN = {
+    "kinds": ("items.kind", {"refill", "appointment", "message"}),
+    "priorities": ("items.priority", {"routine", "urgent"}),
+    "statuses": ("items.status", {"new", "open", "waiting_patient", "done", "cancelled"}),
+}
+PATIENT_SQL = "coalesce(patients.given_name || ' ' || patients.family_name, '')"
+ORDER_SQL = {
+    "kind": "items.kind",
+    "priority": "items.priority",
+    "patient": PATIENT_SQL,
+    "subject": "items.subject",
+    "queue": "items.queue",
+    "assignee": "items.assignee_id",
+    "status": "items.status",
+    "received": "items.created_at",
+}
 
 
 def fts_query(text: str) -> str | None:
-    terms = [t for t in "".join(c if c.isalnum() else " " for c in text).split() if t]
+    """Prefix terms for FTS5; single letters are ignored (they match nearly everything)."""
+    terms = [t for t in "".join(c if c.isalnum() else " " for c in text).split() if len(t) > 1]
     return " ".join(f'"{t}"*' for t in terms) if terms else None
 
 
-PATIENT_NAME = func.coalesce(s.patients.c.given_name + " " + s.patients.c.family_name, "")
-
-
-def _order(filter_: InboxFilter) -> list[Any]:
-    items = s.items.c
+def build_ids_sql(filter_: InboxFilter, me: str) -> tuple[str, dict[str, Any]]:
+    """The SQL for one inbox view. Only fixed fragments are spliced in; every value the user
+    typed or picked travels as a parameter."""
+    if filter_.queue not in QUEUE_SQL:
+        raise ValueError(f"unknown queue {filter_.queue!r}")
+    params: dict[str, Any] = {"me": me, "cutoff": _recent_cutoff()}
+    where = [QUEUE_SQL[filter_.queue]]
+    for group in ("kinds", "priorities", "statuses"):
+        column, allowed = KNOWN[group]
+        values = sorted(v for v in getattr(filter_, group) if v in allowed)
+        if values:
+            names = [f"{group}_{n}" for n in range(len(values))]
+            params.update(zip(names, values, strict=True))
+            where.append(f"{column} IN ({', '.join(':' + n for n in names)})")
+    match = fts_query(filter_.search)
+    source = "items"
+    if match is not None:
+        # Drive from the full-text index: a search touches only its hits.
+        source = "items_fts JOIN items ON items.id = items_fts.item_id"
+        where.append("items_fts MATCH :match")
+        params["match"] = match
+    if filter_.sort == "patient":
+        source += " LEFT JOIN patients ON patients.id = items.patient_id"
     if filter_.sort == "urgency":
-        # Until SLA clocks land: urgent first, then the longest waiting.
-        return [case((items.priority == "urgent", 0), else_=1), items.created_at, items.id]
-    column = {
-        "kind": items.kind,
-        "priority": items.priority,
-        "patient": PATIENT_NAME,
-        "subject": items.subject,
-        "queue": items.queue,
-        "assignee": items.assignee_id,
-        "status": items.status,
-        "received": items.created_at,
-    }[filter_.sort]
-    ordered = column.desc() if filter_.descending else column.asc()
-    return [ordered, items.created_at, items.id]
+        order = "items.priority DESC, items.created_at ASC"  # 'urgent' > 'routine'
+    else:
+        direction = "DESC" if filter_.descending else "ASC"
+        order = f"{ORDER_SQL[filter_.sort]} {direction}, items.created_at ASC"
+    sql = f"SELECT items.id FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"  # noqa: S608
+    return sql, params
+
+
+PATIENT_NAME = func.coalesce(s.patients.c.given_name + " " + s.patients.c.family_name, "")
 
 
 class Inbox:
@@ -118,38 +142,12 @@ class Inbox:
         self.cache = cache
         self.me = me
 
-    def _where(self, filter_: InboxFilter) -> list[ColumnElement[bool]]:
-        items = s.items.c
-        where = [queue_condition(filter_.queue, self.me)]
-        if filter_.kinds:
-            where.append(items.kind.in_(sorted(filter_.kinds)))
-        if filter_.priorities:
-            where.append(items.priority.in_(sorted(filter_.priorities)))
-        if filter_.statuses:
-            where.append(items.status.in_(sorted(filter_.statuses)))
-        match = fts_query(filter_.search)
-        if match is not None:
-            where.append(
-                items.id.in_(
-                    select(sql_text("item_id"))
-                    .select_from(sql_text("items_fts"))
-                    .where(sql_text("items_fts MATCH :match"))
-                )
-            )
-        return where
-
     def ids(self, filter_: InboxFilter) -> list[str]:
-        """Ids in display order for this queue, filters and search."""
-        query = (
-            select(s.items.c.id)
-            .select_from(s.items.outerjoin(s.patients, s.patients.c.id == s.items.c.patient_id))
-            .where(*self._where(filter_))
-            .order_by(*_order(filter_))
-        )
-        match = fts_query(filter_.search)
+        """Ids in display order for this queue, filters and search (covering index or FTS)."""
+        sql, params = build_ids_sql(filter_, self.me)
         with self.cache.read() as conn:
-            result = conn.execute(query, {"match": match} if match else {})
-            return [row[0] for row in result]
+            cursor = conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+            return [row[0] for row in cursor.fetchall()]
 
     def rows(self, ids: list[str]) -> dict[str, InboxRow]:
         if not ids:
@@ -178,11 +176,12 @@ class Inbox:
     def counts(self) -> dict[str, dict[str, int]]:
         """Per queue: how many items are in it (at-risk and breached come with SLA clocks)."""
         result: dict[str, dict[str, int]] = {}
+        params = {"me": self.me, "cutoff": _recent_cutoff()}
         with self.cache.read() as conn:
+            raw = conn.connection.driver_connection
             for key, _label in QUEUES:
-                total = conn.execute(
-                    select(func.count()).select_from(s.items).where(queue_condition(key, self.me))
-                ).scalar_one()
+                sql = f"SELECT count(*) FROM items WHERE {QUEUE_SQL[key]}"  # noqa: S608
+                total = raw.execute(sql, params).fetchone()[0]  # type: ignore[union-attr]
                 result[key] = {"open": int(total), "at_risk": 0, "breached": 0}
         return result
 

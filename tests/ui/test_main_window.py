@@ -34,7 +34,8 @@ def column_values(window, column: int) -> list[str]:
 
 
 def open_item(qtbot, window, item_id: str) -> None:
-    for queue in ("unassigned", "nursing", "front_desk", "clinician", "mine", "waiting", "done"):
+    # Prefer the kind queues: an item stays in them when someone else claims it meanwhile.
+    for queue in ("nursing", "front_desk", "clinician", "unassigned", "mine", "waiting", "done"):
         window.queues.select(queue)
         if window.model.row_of(item_id) >= 0:
             break
@@ -319,3 +320,52 @@ def test_an_action_taken_offline_is_delivered_when_the_server_returns(
     assert count == 1
     window.close()
     app.shutdown()
+
+
+def test_a_sync_does_not_move_the_selection_to_another_item(qtbot, open_desk, portal) -> None:
+    desk = open_desk("nurse")
+    window = desk.window
+    window.queues.select("unassigned")
+    wait_for(qtbot, lambda: window.model.rowCount() > 3)
+    chosen = window.model.item_id(2)
+    window.inbox.select_id(chosen)
+    wait_for(qtbot, lambda: window.detail.item is not None and window.detail.item["id"] == chosen)
+    # A new patient request arrives and sorts in above it.
+    patient = requests.post(
+        f"{portal.url}/api/v1/patient/auth/login",
+        json={"username": "patient2", "password": "demo"},
+        timeout=10,
+    ).json()
+    created = requests.post(
+        f"{portal.url}/api/v1/patient/requests",
+        json={
+            "kind": "message",
+            "subject": "Chest pain",
+            "body": "chest pain now",
+            "details": {"category": "clinical"},
+        },
+        headers={"Authorization": f"Bearer {patient['access_token']}"},
+        timeout=10,
+    ).json()["item"]
+    wait_for(qtbot, lambda: window.model.row_of(created["id"]) >= 0, timeout=15)
+    assert window.inbox.selected_id() == chosen
+    assert window.detail.item["id"] == chosen
+    # Someone else claims the selected item: it leaves "Unassigned", the detail stays on it.
+    token = requests.post(
+        f"{portal.url}/api/v1/auth/login",
+        json={"username": "nurse2", "password": "demo"},
+        timeout=10,
+    ).json()
+    requests.post(
+        f"{portal.url}/api/v1/items/{chosen}/actions",
+        json={"type": "claim"},
+        headers={
+            "Authorization": f"Bearer {token['access_token']}",
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
+        timeout=10,
+    ).raise_for_status()
+    wait_for(qtbot, lambda: window.model.row_of(chosen) < 0, timeout=15)
+    assert window.detail.item["id"] == chosen
+    assert window.detail.item["assignee_id"] == token["user"]["id"]
+    assert window.inbox.selected_id() in (None, chosen)
