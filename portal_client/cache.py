@@ -8,6 +8,7 @@ work that exists nowhere else.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -113,12 +114,15 @@ class Cache:
     # ---- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, folder: Path, key_hex: str) -> Cache:
+    def open(cls, folder: Path, key_hex: str, *, full_check: bool = False) -> Cache:
+        """Open with the key, verify every page's HMAC (SQLCipher), and, with `full_check`,
+        the b-tree structure too (slower: the sync engine runs it in the background after
+        opening, see `verify`)."""
         path = folder / CACHE_FILE
         existed = path.exists() and path.stat().st_size > 0
         _touch_private(path)
         engine = _engine(path, key_hex)
-        problem = cls._check(engine) if existed else None
+        problem = cls._check(engine, full=full_check) if existed else None
         aside: Path | None = None
         if problem is not None:
             engine.dispose()
@@ -136,7 +140,7 @@ class Cache:
         return cache
 
     @staticmethod
-    def _check(engine: Engine) -> str | None:
+    def _check(engine: Engine, *, full: bool) -> str | None:
         try:
             with engine.connect() as conn:
                 version = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
@@ -145,15 +149,38 @@ class Cache:
                 bad = [r[0] for r in conn.exec_driver_sql("PRAGMA cipher_integrity_check")]
                 if bad:
                     return f"encrypted pages fail their check ({len(bad)} problems)"
-                quick = conn.exec_driver_sql("PRAGMA quick_check").scalar_one()
-                if quick != "ok":
-                    return f"integrity check failed: {quick}"
+                if version >= 1:
+                    flagged = conn.exec_driver_sql(
+                        "SELECT value FROM meta WHERE key = 'integrity_problem'"
+                    ).scalar()
+                    if flagged:
+                        return f"an earlier check found damage: {flagged}"
+                if full:
+                    quick = conn.exec_driver_sql("PRAGMA quick_check").scalar_one()
+                    if quick != "ok":
+                        return f"integrity check failed: {quick}"
         except (DatabaseError, OperationalError) as exc:
             text = str(exc.orig) if getattr(exc, "orig", None) else type(exc).__name__
             if "not a database" in text:
                 return "cannot be decrypted with the key in the keyring (or is not a cache)"
             return f"cannot be opened ({text.splitlines()[0]})"
         return None
+
+    def verify(self) -> str:
+        """The structural check (`PRAGMA quick_check`), for a background thread after opening.
+        A problem is recorded so that the next start sets this cache aside; returns "ok" or
+        the problem."""
+        try:
+            with self.read() as conn:
+                quick = str(conn.exec_driver_sql("PRAGMA quick_check").scalar_one())
+        except (DatabaseError, OperationalError) as exc:
+            quick = f"cannot be read ({type(exc).__name__})"
+        if quick != "ok":
+            log.error("local cache failed its integrity check: %s", quick)
+            with contextlib.suppress(DatabaseError, OperationalError):
+                self.set_meta(integrity_problem=quick[:500])
+            return quick
+        return "ok"
 
     def _migrate(self) -> None:
         with self.engine.connect() as conn:

@@ -98,6 +98,7 @@ def _status(args: argparse.Namespace) -> dict[str, Any]:
         credentials,
         args.data_dir or default_data_dir(),
         create_key=False,
+        full_check=True,
     )
     try:
         return {

@@ -137,6 +137,14 @@ class SyncEngine:
     def run_once(self) -> dict[str, Any]:
         """Push, then pull, then push what arrived meanwhile; raise on failure."""
         started = time.perf_counter()
+        if "integrity" not in self.status.extra:
+            self.status.extra["integrity"] = self.cache.verify()
+            if self.status.extra["integrity"] != "ok":
+                self.status.last_error = (
+                    "the local copy is damaged; it will be rebuilt from the server at the next "
+                    "start (nothing you queued is lost)"
+                )
+                self._emit(Change("state"))
         if self.status.cycles == 0 or self.cache.meta("staff_loaded") is None:
             self.syncer.refresh_reference()
             self.cache.set_meta(staff_loaded=now_rfc3339())

@@ -33,12 +33,14 @@ def open_cache(
     data_dir: Path | None = None,
     *,
     create_key: bool = True,
+    full_check: bool = False,
 ) -> Cache:
     """Open (or make) this user's cache with the key from the keyring; no network."""
     key = credentials.cache_key(username, create=create_key)
     if key is None:
         raise SignInRequired("no cache key in the keyring for this user; sign in first")
-    return Cache.open(cache_folder(data_dir or default_data_dir(), server_url, username), key)
+    folder = cache_folder(data_dir or default_data_dir(), server_url, username)
+    return Cache.open(folder, key, full_check=full_check)
 
 
 @dataclass

@@ -164,3 +164,16 @@ def test_secrets_live_under_a_per_server_service_name() -> None:
     other = CredentialStore("https://b.example.org", backend=backend)
     assert other.refresh_token("nurse") is None
     assert other.cache_key("nurse") != key
+
+
+def test_background_verification_flags_damage_for_the_next_start(tmp_path) -> None:
+    folder = tmp_path / "cache"
+    cache = Cache.open(folder, "55" * 32)
+    assert cache.verify() == "ok"
+    cache.set_meta(integrity_problem="*** in database main *** Page 7: btreeInitPage() error")
+    cache.close()
+    reopened = Cache.open(folder, "55" * 32)
+    assert reopened.report.integrity.startswith("an earlier check found damage")
+    assert reopened.report.set_aside is not None
+    assert reopened.verify() == "ok"
+    reopened.close()
