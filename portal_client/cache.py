@@ -239,13 +239,14 @@ class Cache:
                 self._upsert_patients(conn, page["patients"])
             if page_items:
                 pending = self._pending_for(conn, ids)
+                names = self._patient_names(conn, page["patients"], page_items)
                 current = self._server_versions(conn, ids) if pending else {}
                 rows = []
                 for item in page_items:
                     actions = pending.get(item["id"], [])
                     if actions and current.get(item["id"], -1) > item["version"]:
                         continue  # an action reply already brought a newer state
-                    rows.append(self._item_row(item, actions))
+                    rows.append(self._item_row(item, actions, names.get(item["patient_id"], "")))
                 self._upsert_items(conn, rows)
                 self._index(conn, page_items)
             self._set_meta(conn, "cursor", page["cursor"])
@@ -253,9 +254,12 @@ class Cache:
         return ids
 
     @staticmethod
-    def _item_row(item: dict[str, Any], actions: list[PendingAction]) -> dict[str, Any]:
+    def _item_row(
+        item: dict[str, Any], actions: list[PendingAction], patient_name: str
+    ) -> dict[str, Any]:
         shown = fold(item, actions) if actions else item
         return {
+            "patient_name": patient_name,
             "id": shown["id"],
             "kind": shown["kind"],
             "status": shown["status"],
@@ -305,6 +309,22 @@ class Cache:
         )
 
     @staticmethod
+    def _patient_names(
+        conn: Connection, page_patients: list[dict[str, Any]], page_items: list[dict[str, Any]]
+    ) -> dict[str, str]:
+        names = {
+            p["id"]: f"{p.get('given_name', '')} {p.get('family_name', '')}".strip()
+            for p in page_patients
+        }
+        missing = {i["patient_id"] for i in page_items} - set(names)
+        if missing:
+            query = select(
+                s.patients.c.id, s.patients.c.given_name + " " + s.patients.c.family_name
+            ).where(s.patients.c.id.in_(missing))
+            names.update({row[0]: row[1] or "" for row in conn.execute(query)})
+        return names
+
+    @staticmethod
     def _upsert_patients(conn: Connection, patients: list[dict[str, Any]]) -> None:
         stmt = sqlite_insert(s.patients)
         conn.execute(
@@ -325,6 +345,15 @@ class Cache:
                     "json": json.dumps(p, separators=(",", ":")),
                 }
                 for p in patients
+            ],
+        )
+        # Names are copied onto items as their sort key; keep them in step.
+        conn.exec_driver_sql(
+            "UPDATE items SET patient_name = ? WHERE patient_id = ? AND patient_name != ?",
+            [
+                (name, p["id"], name)
+                for p in patients
+                for name in [f"{p.get('given_name', '')} {p.get('family_name', '')}".strip()]
             ],
         )
 
@@ -434,7 +463,12 @@ class Cache:
                 return
             server_item = json.loads(raw)
         actions = self._pending_for(conn, [item_id]).get(item_id, [])
-        row = self._item_row(server_item, actions)
+        name = conn.execute(
+            select(s.patients.c.given_name + " " + s.patients.c.family_name).where(
+                s.patients.c.id == server_item["patient_id"]
+            )
+        ).scalar()
+        row = self._item_row(server_item, actions, name or "")
         self._upsert_items(conn, [row])
 
     def enqueue(

@@ -41,6 +41,7 @@ items = Table(
     Column("queue", Text, nullable=False),
     Column("subject", Text, nullable=False),
     Column("patient_id", Text, nullable=False),
+    Column("patient_name", Text, nullable=False, default=""),  # the inbox's sort key
     Column("assignee_id", Text),
     Column("created_at", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
@@ -62,6 +63,7 @@ Index(
     items.c.kind,
     items.c.priority,
     items.c.created_at,
+    items.c.patient_name,
     items.c.id,
 )
 
@@ -168,13 +170,18 @@ def _v1_to_v2(conn: Connection) -> None:
         "INSERT INTO item_json (id, server_json, display_json) "
         "SELECT id, server_json, display_json FROM items"
     )
+    conn.exec_driver_sql("ALTER TABLE items ADD COLUMN patient_name TEXT NOT NULL DEFAULT ''")
+    conn.exec_driver_sql(
+        "UPDATE items SET patient_name = coalesce((SELECT given_name || ' ' || family_name "
+        "FROM patients WHERE patients.id = items.patient_id), '')"
+    )
     conn.exec_driver_sql("ALTER TABLE items DROP COLUMN server_json")
     conn.exec_driver_sql("ALTER TABLE items DROP COLUMN display_json")
     conn.exec_driver_sql("DROP TABLE items_fts")
     conn.exec_driver_sql(FTS_DDL)
     conn.exec_driver_sql(
         "CREATE INDEX ix_items_inbox ON items "
-        "(status, assignee_id, queue, kind, priority, created_at, id)"
+        "(status, assignee_id, queue, kind, priority, created_at, patient_name, id)"
     )
     conn.exec_driver_sql("UPDATE meta SET value = NULL WHERE key = 'cursor'")  # refill the index
 

@@ -81,7 +81,7 @@ KNOWN = {
     "priorities": ("items.priority", {"routine", "urgent"}),
     "statuses": ("items.status", {"new", "open", "waiting_patient", "done", "cancelled"}),
 }
-PATIENT_SQL = "coalesce(patients.given_name || ' ' || patients.family_name, '')"
+PATIENT_SQL = "items.patient_name"
 ORDER_SQL = {
     "kind": "items.kind",
     "priority": "items.priority",
@@ -121,8 +121,6 @@ def build_ids_sql(filter_: InboxFilter, me: str) -> tuple[str, dict[str, Any]]:
         source = "items_fts JOIN items ON items.id = items_fts.item_id"
         where.append("items_fts MATCH :match")
         params["match"] = match
-    if filter_.sort == "patient":
-        source += " LEFT JOIN patients ON patients.id = items.patient_id"
     if filter_.sort == "urgency":
         order = "items.priority DESC, items.created_at ASC"  # 'urgent' > 'routine'
     else:
@@ -130,9 +128,6 @@ def build_ids_sql(filter_: InboxFilter, me: str) -> tuple[str, dict[str, Any]]:
         order = f"{ORDER_SQL[filter_.sort]} {direction}, items.created_at ASC"
     sql = f"SELECT items.id FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"  # noqa: S608
     return sql, params
-
-
-PATIENT_NAME = func.coalesce(s.patients.c.given_name + " " + s.patients.c.family_name, "")
 
 
 class Inbox:
@@ -153,23 +148,19 @@ class Inbox:
         if not ids:
             return {}
         items = s.items.c
-        query = (
-            select(
-                items.id,
-                items.kind,
-                items.priority,
-                PATIENT_NAME,
-                items.subject,
-                items.queue,
-                items.assignee_id,
-                items.status,
-                items.created_at,
-                items.version,
-                items.pending,
-            )
-            .select_from(s.items.outerjoin(s.patients, s.patients.c.id == items.patient_id))
-            .where(items.id.in_(ids))
-        )
+        query = select(
+            items.id,
+            items.kind,
+            items.priority,
+            items.patient_name,
+            items.subject,
+            items.queue,
+            items.assignee_id,
+            items.status,
+            items.created_at,
+            items.version,
+            items.pending,
+        ).where(items.id.in_(ids))
         with self.cache.read() as conn:
             return {row[0]: InboxRow(*row) for row in conn.execute(query)}
 

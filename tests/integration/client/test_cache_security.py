@@ -177,3 +177,70 @@ def test_background_verification_flags_damage_for_the_next_start(tmp_path) -> No
     assert reopened.report.set_aside is not None
     assert reopened.verify() == "ok"
     reopened.close()
+
+
+def test_a_version_1_cache_is_migrated_in_place(tmp_path) -> None:
+    """Caches made by the first release (JSON inside `items`) upgrade on open, keeping the
+    outbox; the full-text index is rebuilt by the next full sync."""
+    import json
+
+    from portal_client import cache_schema
+
+    folder = tmp_path / "cache"
+    cache = Cache.open(folder, "66" * 32)
+    cache.close()
+    path = folder / CACHE_FILE
+    path.unlink()
+    engine = Cache.open.__func__
+    from portal_client.cache import _engine
+
+    old = _engine(path, "66" * 32)
+    with old.connect() as conn:
+        conn = conn.execution_options(cache_write=True)
+        with conn.begin():
+            cache_schema._create_v1(conn)
+            conn.exec_driver_sql("PRAGMA user_version = 1")
+            item = {
+                "id": "i1",
+                "kind": "message",
+                "status": "new",
+                "priority": "routine",
+                "queue": "front_desk",
+                "subject": "Hello",
+                "patient_id": "p1",
+                "assignee_id": None,
+                "created_at": "2026-11-27T10:00:00Z",
+                "updated_at": "2026-11-27T10:00:00Z",
+                "first_response_at": None,
+                "resolved_at": None,
+                "version": 4,
+                "details": {},
+                "entries": [],
+            }
+            conn.exec_driver_sql(
+                "INSERT INTO items VALUES ('i1', 'message', 'new', 'routine', 'front_desk', "
+                "'Hello', 'p1', NULL, '2026-11-27T10:00:00Z', '2026-11-27T10:00:00Z', NULL, "
+                "NULL, 4, ?, NULL, 0)",
+                (json.dumps(item),),
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO patients VALUES ('p1', 'M1', 'Ada', 'Lovelace', '1815-12-10', '{}')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO outbox (item_id, action_json, idem_key, if_match, actor_id, "
+                "created_at, attempts, next_attempt_at) VALUES ('i1', '{\"type\": \"claim\"}', "
+                "'k1', NULL, 'me', '2026-11-27T10:01:00Z', 0, 0)"
+            )
+            conn.exec_driver_sql("INSERT INTO meta VALUES ('cursor', 'old-cursor')")
+    old.dispose()
+    upgraded = Cache.open(folder, "66" * 32)
+    with upgraded.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA user_version").scalar_one() == 2
+        assert (
+            conn.exec_driver_sql("SELECT patient_name FROM items WHERE id = 'i1'").scalar_one()
+            == "Ada Lovelace"
+        )
+    assert upgraded.item("i1")["version"] == 4
+    assert upgraded.counts()["pending_actions"] == 1
+    assert upgraded.cursor is None  # the next sync refills every row and the search index
+    upgraded.close()
