@@ -191,7 +191,6 @@ def test_a_version_1_cache_is_migrated_in_place(tmp_path) -> None:
     cache.close()
     path = folder / CACHE_FILE
     path.unlink()
-    engine = Cache.open.__func__
     from portal_client.cache import _engine
 
     old = _engine(path, "66" * 32)
