@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: demo demo-portal test lint format bench-sync bench-client clean
+.PHONY: demo demo-portal test lint format bench-sync bench-client bench-inbox clean
 
 $(BIN)/python:
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PY=python3.11)")'
@@ -48,6 +48,9 @@ bench-sync: $(STAMP)
 
 bench-client: $(STAMP)
 	$(BIN)/python bench/client_sync.py
+
+bench-inbox: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/inbox_100k.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -53,6 +53,7 @@ items = Table(
 Index("ix_items_status_queue", items.c.status, items.c.queue)
 Index("ix_items_assignee", items.c.assignee_id)
 Index("ix_items_created", items.c.created_at)
+Index("ix_items_patient", items.c.patient_id)
 # Covers the inbox's queue and filter columns and its default order, so a queue is answered
 # from the index alone ('urgent' > 'routine': priority DESC puts urgent first).
 Index(
@@ -175,6 +176,7 @@ def _v1_to_v2(conn: Connection) -> None:
         "UPDATE items SET patient_name = coalesce((SELECT given_name || ' ' || family_name "
         "FROM patients WHERE patients.id = items.patient_id), '')"
     )
+    conn.exec_driver_sql("CREATE INDEX ix_items_patient ON items (patient_id)")
     conn.exec_driver_sql("ALTER TABLE items DROP COLUMN server_json")
     conn.exec_driver_sql("ALTER TABLE items DROP COLUMN display_json")
     conn.exec_driver_sql("DROP TABLE items_fts")
