@@ -72,3 +72,10 @@ def open_desk(qtbot, qapp, portal, tmp_path: Path) -> Iterator[Callable[..., Des
         if desk.app.window is not None:
             desk.app.window.close()
         desk.app.shutdown()
+
+
+@pytest.fixture
+def backend() -> str:
+    """Client-side tests run against the service on SQLite only: its behaviour on PostgreSQL
+    is covered by the service's own tests, and the suite must stay fast."""
+    return "sqlite"

@@ -37,3 +37,10 @@ def desk(portal: Portal, tmp_path: Path) -> Iterator[Callable[..., SignedIn]]:
     for signed in opened:
         signed.cache.close()
         signed.api.close()
+
+
+@pytest.fixture
+def backend() -> str:
+    """Client-side tests run against the service on SQLite only: its behaviour on PostgreSQL
+    is covered by the service's own tests, and the suite must stay fast."""
+    return "sqlite"
