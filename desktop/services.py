@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from portal_client.api import User
 from portal_client.cache import Cache
 from portal_client.engine import State, SyncEngine
-from portal_client.inbox import Inbox
+from portal_client.inbox import Inbox, InboxRow
+from portal_client.sla import describe_left
 
 from .bridge import EngineBridge
 from .ops import Operations
@@ -26,6 +28,17 @@ class DeskServices:
     inbox: Inbox
     server: str
     sign_out: Callable[[], None] | None = None
+
+    def describe_clock(self, row: InboxRow) -> tuple[str, str]:
+        """Words and state for the inbox's time-left column, as of now."""
+        return describe_left(
+            row.due_at,
+            row.risk_at,
+            row.clock,
+            bool(row.clock_business),
+            datetime.now(UTC),
+            self.cache.calendar,
+        )
 
     def item(self, item_id: str) -> dict[str, Any] | None:
         return self.cache.item(item_id)

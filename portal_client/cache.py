@@ -14,14 +14,25 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, create_engine, delete, event, func, insert, select
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -29,6 +40,7 @@ from sqlalchemy.pool import QueuePool
 
 from . import cache_schema as s
 from .optimistic import PendingAction, fold, user_text
+from .sla import BusinessCalendar, InboxClock, inbox_clock
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +49,11 @@ CACHE_FILE = "cache.sqlite3"
 
 class CacheError(RuntimeError):
     """The cache cannot be used (and could not be set aside)."""
+
+
+def _utc(moment: datetime | None) -> str | None:
+    """Whole seconds, one fixed width, so stored times compare correctly as text."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def now_rfc3339() -> str:
@@ -110,6 +127,8 @@ class Cache:
         self.engine = engine
         self.path = path
         self.report = report
+        self._clock: Callable[[dict[str, Any]], InboxClock] | None = None
+        self.calendar: BusinessCalendar | None = None
 
     # ---- opening -----------------------------------------------------------------------------
 
@@ -133,6 +152,7 @@ class Cache:
             engine, path, OpenReport(problem or "ok", aside, created=not existed or bool(aside))
         )
         cache._migrate()
+        cache.use_policy(cache.policy())
         for suffix in ("-wal", "-shm"):
             side = Path(f"{path}{suffix}")
             if side.exists():
@@ -253,12 +273,12 @@ class Cache:
             self._set_meta(conn, "last_sync_at", now_rfc3339())
         return ids
 
-    @staticmethod
     def _item_row(
-        item: dict[str, Any], actions: list[PendingAction], patient_name: str
+        self, item: dict[str, Any], actions: list[PendingAction], patient_name: str
     ) -> dict[str, Any]:
         shown = fold(item, actions) if actions else item
         return {
+            **self._clock_columns(shown),
             "patient_name": patient_name,
             "id": shown["id"],
             "kind": shown["kind"],
@@ -415,8 +435,69 @@ class Cache:
         with self.read() as conn:
             return dict(conn.execute(select(s.staff.c.id, s.staff.c.display_name)).all())
 
+    def _clock_columns(self, item: dict[str, Any]) -> dict[str, Any]:
+        empty = {"due_at": None, "risk_at": None, "clock": None, "clock_business": 0}
+        if self._clock is None:
+            return empty
+        if item.get("status") in ("done", "cancelled"):
+            return {**empty, "clock": "closed"}
+        try:
+            clock = self._clock(item)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("could not compute a response clock: %s", type(exc).__name__)
+            return empty
+        return {
+            "due_at": _utc(clock.due_at),
+            "risk_at": _utc(clock.risk_at),
+            "clock": clock.name or clock.settled,
+            "clock_business": int(clock.business),
+        }
+
+    def use_policy(self, policy: dict[str, Any] | None) -> None:
+        """Compute response clocks with this policy from now on (None: no clocks)."""
+        if not policy:
+            self._clock = None
+            return
+        try:
+            calendar = BusinessCalendar.from_policy(policy)
+        except (ValueError, KeyError) as exc:
+            log.warning("the practice policy cannot be used for clocks: %s", exc)
+            self._clock = None
+            return
+        self.calendar = calendar
+        self._clock = lambda item: inbox_clock(item, policy, calendar)
+
     def set_policy(self, policy: dict[str, Any]) -> None:
-        self.set_meta(policy_json=json.dumps(policy))
+        """Store the policy; if it changed, recompute every item's clock (one transaction)."""
+        if self.policy() == policy:
+            if self._clock is None:
+                self.use_policy(policy)
+            return
+        self.use_policy(policy)
+        with self.write() as conn:
+            self._set_meta(conn, "policy_json", json.dumps(policy))
+            rows = conn.execute(
+                select(s.item_json.c.id, s.item_json.c.server_json, s.item_json.c.display_json)
+            )
+            updates = [
+                {
+                    "item_id": row.id,
+                    **self._clock_columns(json.loads(row.display_json or row.server_json)),
+                }
+                for row in rows
+            ]
+            if updates:
+                conn.execute(
+                    sql_update(s.items)
+                    .where(s.items.c.id == bindparam("item_id"))
+                    .values(
+                        due_at=bindparam("due_at"),
+                        risk_at=bindparam("risk_at"),
+                        clock=bindparam("clock"),
+                        clock_business=bindparam("clock_business"),
+                    ),
+                    updates,
+                )
 
     def policy(self) -> dict[str, Any] | None:
         raw = self.meta("policy_json")

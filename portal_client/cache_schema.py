@@ -49,6 +49,12 @@ items = Table(
     Column("resolved_at", Text),
     Column("version", Integer, nullable=False),
     Column("pending", Integer, nullable=False, default=0),
+    # The response clock that matters now (see sla.inbox_clock): due and at-risk moments of a
+    # running clock, so the inbox only compares with now; or how the clocks ended.
+    Column("due_at", Text),
+    Column("risk_at", Text),
+    Column("clock", Text),  # "first_response"/"resolution" while running; "paused"/"met"/"missed"
+    Column("clock_business", Integer, nullable=False, default=0),
 )
 Index("ix_items_status_queue", items.c.status, items.c.queue)
 Index("ix_items_assignee", items.c.assignee_id)
@@ -177,6 +183,13 @@ def _v1_to_v2(conn: Connection) -> None:
         "FROM patients WHERE patients.id = items.patient_id), '')"
     )
     conn.exec_driver_sql("CREATE INDEX ix_items_patient ON items (patient_id)")
+    for column in (
+        "due_at TEXT",
+        "risk_at TEXT",
+        "clock TEXT",
+        "clock_business INTEGER NOT NULL DEFAULT 0",
+    ):
+        conn.exec_driver_sql(f"ALTER TABLE items ADD COLUMN {column}")
     conn.exec_driver_sql("ALTER TABLE items DROP COLUMN server_json")
     conn.exec_driver_sql("ALTER TABLE items DROP COLUMN display_json")
     conn.exec_driver_sql("DROP TABLE items_fts")

@@ -30,7 +30,17 @@ QUEUES: tuple[tuple[str, str], ...] = (
     ("done", "Done (recent)"),
 )
 
-SORTABLE = ("kind", "priority", "patient", "subject", "queue", "assignee", "status", "received")
+SORTABLE = (
+    "kind",
+    "priority",
+    "patient",
+    "subject",
+    "queue",
+    "assignee",
+    "status",
+    "received",
+    "due",
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,20 @@ class InboxRow:
     created_at: str
     version: int
     pending: int
+    due_at: str | None = None
+    risk_at: str | None = None
+    clock: str | None = None
+    clock_business: int = 0
+
+
+COUNT_SQL = (
+    "SELECT count(*), coalesce(sum(items.due_at > :now AND items.risk_at <= :now), 0), "
+    "coalesce(sum(items.due_at <= :now), 0) FROM items WHERE "
+)
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _recent_cutoff(now: datetime | None = None) -> str:
@@ -91,6 +115,7 @@ ORDER_SQL = {
     "assignee": "items.assignee_id",
     "status": "items.status",
     "received": "items.created_at",
+    "due": "items.due_at",
 }
 
 
@@ -122,7 +147,13 @@ def build_ids_sql(filter_: InboxFilter, me: str) -> tuple[str, dict[str, Any]]:
         where.append("items_fts MATCH :match")
         params["match"] = match
     if filter_.sort == "urgency":
-        order = "items.priority DESC, items.created_at ASC"  # 'urgent' > 'routine'
+        # Breached, then at risk, then soonest due; then urgent first ('urgent' > 'routine'),
+        # then the longest waiting.
+        params["now"] = _now_text()
+        order = (
+            "CASE WHEN items.due_at <= :now THEN 0 WHEN items.risk_at <= :now THEN 1 ELSE 2 END, "
+            "items.due_at IS NULL, items.due_at, items.priority DESC, items.created_at ASC"
+        )
     else:
         direction = "DESC" if filter_.descending else "ASC"
         order = f"{ORDER_SQL[filter_.sort]} {direction}, items.created_at ASC"
@@ -160,20 +191,24 @@ class Inbox:
             items.created_at,
             items.version,
             items.pending,
+            items.due_at,
+            items.risk_at,
+            items.clock,
+            items.clock_business,
         ).where(items.id.in_(ids))
         with self.cache.read() as conn:
             return {row[0]: InboxRow(*row) for row in conn.execute(query)}
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """Per queue: how many items are in it (at-risk and breached come with SLA clocks)."""
+        """Per queue: how many items are in it, how many at risk and how many overdue."""
         result: dict[str, dict[str, int]] = {}
-        params = {"me": self.me, "cutoff": _recent_cutoff()}
+        params = {"me": self.me, "cutoff": _recent_cutoff(), "now": _now_text()}
         with self.cache.read() as conn:
             raw = conn.connection.driver_connection
             for key, _label in QUEUES:
-                sql = f"SELECT count(*) FROM items WHERE {QUEUE_SQL[key]}"  # noqa: S608
-                total = raw.execute(sql, params).fetchone()[0]  # type: ignore[union-attr]
-                result[key] = {"open": int(total), "at_risk": 0, "breached": 0}
+                sql = COUNT_SQL + QUEUE_SQL[key]
+                row = raw.execute(sql, params).fetchone()  # type: ignore[union-attr]
+                result[key] = {"open": int(row[0]), "at_risk": int(row[1]), "breached": int(row[2])}
         return result
 
     def urgent_new(self) -> int:

@@ -347,3 +347,84 @@ def _one_clock(
     else:
         state = ON_TRACK
     return Clock(name, state, target, business, current, due, None)
+
+
+@dataclass(frozen=True)
+class InboxClock:
+    """What the inbox stores per item: the running clock's due and at-risk moments (so the
+    view only compares with now), or the state of a paused or stopped clock."""
+
+    due_at: datetime | None
+    risk_at: datetime | None
+    name: str | None
+    business: bool
+    settled: str | None  # "paused", "met", "missed" or None while a clock runs
+
+
+def inbox_clock(
+    item: dict[str, Any], policy: dict[str, Any], calendar: BusinessCalendar
+) -> InboxClock:
+    """The clock that matters most: a running first-response clock, else a running resolution
+    clock; otherwise how the clocks ended. Computed as of the item's last event: from then on
+    nothing changes until the next event, which recomputes it."""
+    start = clock_start(item, policy, calendar)
+    since = max([start, *(m.at for m in history(item))])
+    clocks = item_clocks(item, policy, calendar, since)
+    ratio = float(policy.get("at_risk_ratio", 0.75))
+    for clock in clocks:
+        if clock.paused or clock.stopped_at is not None:
+            continue
+        counter: BusinessCalendar | ClockHours = calendar if clock.business else ClockHours()
+        due = counter.add(since, max(ZERO, clock.target - clock.used))
+        risk_used = clock.target * ratio
+        risk = counter.add(since, risk_used - clock.used) if clock.used < risk_used else since
+        return InboxClock(due, risk, clock.name, clock.business, None)
+    if not clocks:
+        return InboxClock(None, None, None, False, None)
+    if any(c.state == MISSED for c in clocks):
+        return InboxClock(None, None, None, False, "missed")
+    if any(c.paused for c in clocks):
+        return InboxClock(None, None, None, False, "paused")
+    return InboxClock(None, None, None, False, "met")
+
+
+def describe_left(
+    due_at: str | None,
+    risk_at: str | None,
+    clock: str | None,
+    business: bool,
+    now: datetime,
+    calendar: BusinessCalendar | None,
+) -> tuple[str, str]:
+    """Words for the inbox clock column, and its state (on_track, at_risk, breached, paused,
+    met, missed, none). The words carry the meaning; colour only repeats it."""
+    if due_at is None:
+        words = {
+            "paused": "Paused (waiting on patient)",
+            "met": "Met",
+            "missed": "Missed",
+            "closed": "—",
+        }
+        return words.get(clock or "", "—"), (
+            clock if clock in ("paused", "met", "missed") else "none"
+        )
+    due = datetime.fromisoformat(due_at.replace("Z", "+00:00"))
+    left = calendar.between(now, due) if business and calendar is not None else due - now
+    if due <= now:
+        return f"Overdue {_span(-left if left < ZERO else now - due)}", BREACHED
+    risk = datetime.fromisoformat(risk_at.replace("Z", "+00:00")) if risk_at else None
+    suffix = " business" if business else ""
+    if risk is not None and risk <= now:
+        return f"{_span(left)}{suffix} left – at risk", AT_RISK
+    return f"{_span(left)}{suffix} left", ON_TRACK
+
+
+def _span(delta: timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

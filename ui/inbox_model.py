@@ -17,8 +17,30 @@ from portal_client.inbox import InboxRow
 
 Index = QModelIndex | QPersistentModelIndex
 
-COLUMNS = ("Kind", "Priority", "Patient", "Subject", "Queue", "Assignee", "Status", "Received")
-SORT_KEYS = ("kind", "priority", "patient", "subject", "queue", "assignee", "status", "received")
+COLUMNS = (
+    "Kind",
+    "Priority",
+    "Patient",
+    "Subject",
+    "Queue",
+    "Assignee",
+    "Status",
+    "Received",
+    "Time left",
+)
+SORT_KEYS = (
+    "kind",
+    "priority",
+    "patient",
+    "subject",
+    "queue",
+    "assignee",
+    "status",
+    "received",
+    "due",
+)
+CLOCK_COLUMN = 8
+CLOCK_COLOURS = {"breached": "#a01010", "at_risk": "#8a5a00"}
 KIND_WORDS = {"refill": "Refill", "appointment": "Appointment", "message": "Message"}
 QUEUE_WORDS = {"front_desk": "Front desk", "nursing": "Nursing", "clinician": "Clinician"}
 STATUS_WORDS = {
@@ -67,10 +89,12 @@ class InboxModel(QAbstractTableModel):
         fetch_rows: Callable[[list[str]], dict[str, InboxRow]],
         staff_names: Callable[[], dict[str, str]],
         parent: Any = None,
+        describe_clock: Callable[[InboxRow], tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(parent)
         self._fetch_rows = fetch_rows
         self._staff_names = staff_names
+        self._describe_clock = describe_clock or (lambda _row: ("—", "none"))
         self._ids: list[str] = []
         self._rows: dict[str, InboxRow] = {}
         self._names: dict[str, str] = {}
@@ -173,11 +197,18 @@ class InboxModel(QAbstractTableModel):
                 return _icon(row.kind)
             if column == 1 and row.priority == "urgent":
                 return _icon("urgent")
+            if column == CLOCK_COLUMN and self._describe_clock(row)[1] == "breached":
+                return _icon("urgent")
             return None
-        if role == Qt.ItemDataRole.ForegroundRole and column == 1 and row.priority == "urgent":
+        if role == Qt.ItemDataRole.ForegroundRole:
             from PySide6.QtGui import QColor
 
-            return QColor("#a01010")
+            if column == 1 and row.priority == "urgent":
+                return QColor("#a01010")
+            if column == CLOCK_COLUMN:
+                colour = CLOCK_COLOURS.get(self._describe_clock(row)[1])
+                return QColor(colour) if colour else None
+            return None
         if role == Qt.ItemDataRole.ToolTipRole and column in (2, 3):
             return row.patient if column == 2 else row.subject
         if role == Qt.ItemDataRole.AccessibleTextRole:
@@ -205,7 +236,16 @@ class InboxModel(QAbstractTableModel):
             return self._names.get(row.assignee_id or "", "") if row.assignee_id else "—"
         if column == 6:
             return STATUS_WORDS.get(row.status, row.status)
-        return received_words(row.created_at)
+        if column == 7:
+            return received_words(row.created_at)
+        return self._describe_clock(row)[0]
+
+    def refresh_clocks(self) -> None:
+        """Time passes: repaint the clock column (the stored due times do not change)."""
+        if self._ids:
+            self.dataChanged.emit(
+                self.index(0, CLOCK_COLUMN), self.index(len(self._ids) - 1, CLOCK_COLUMN)
+            )
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():

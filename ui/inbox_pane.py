@@ -72,7 +72,7 @@ class InboxPane(QWidget):
         header.setSortIndicatorShown(True)
         header.setSectionsClickable(True)
         header.sectionClicked.connect(self._header_clicked)
-        for column, width in enumerate((135, 85, 150, 250, 85, 130, 125, 90)):
+        for column, width in enumerate((135, 85, 150, 250, 85, 130, 125, 90, 170)):
             self.table.setColumnWidth(column, width)
         layout.addWidget(self.table)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)

@@ -62,7 +62,9 @@ class MainWindow(QMainWindow):
         self.settings_prefix = f"ui/{services.server}/{user.username}"
         self.setWindowTitle(f"Triage Desk – {user.display_name}")
         self.queues = QueuePane(self)
-        self.model = InboxModel(services.inbox.rows, services.staff_names, self)
+        self.model = InboxModel(
+            services.inbox.rows, services.staff_names, self, describe_clock=services.describe_clock
+        )
         self.inbox = InboxPane(self.model, self)
         self.detail = DetailPane(
             {"id": user.id, "role": user.role, "display_name": user.display_name}, self
@@ -104,9 +106,10 @@ class MainWindow(QMainWindow):
             icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
             self.tray = QSystemTrayIcon(QIcon(icon), self)
             self.tray.show()
+        self._ticks = 0
         self._clock = QTimer(self)
         self._clock.setInterval(5000)
-        self._clock.timeout.connect(self.update_status)
+        self._clock.timeout.connect(self._tick)
         self._clock.start()
         self._install_shortcuts()
         self._layout_restored = self._restore_layout()
@@ -186,6 +189,14 @@ class MainWindow(QMainWindow):
         box.open()
 
     # ---- status ------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Every few seconds: the status line; every 30 s: the clocks and the counts."""
+        self.update_status()
+        self._ticks += 1
+        if self._ticks % 6 == 0:
+            self.model.refresh_clocks()
+            self._refresh_counts()
 
     def update_status(self) -> None:
         engine = self.services.engine

@@ -89,9 +89,15 @@ def test_filter_search_and_sort(qtbot, open_desk, portal) -> None:
     window.queues.select("nursing")
     wait_for(qtbot, lambda: window.model.rowCount() > 0)
     everything = window.model.rowCount()
-    # Default order: urgent first.
-    priorities = column_values(window, 1)
-    assert priorities == sorted(priorities, key=lambda p: p != "Urgent")
+    # Default order: overdue first, then at risk, then soonest due.
+    clocks = column_values(window, 8)
+
+    def rank(text: str) -> int:
+        return 0 if text.startswith("Overdue") else 1 if "at risk" in text else 2
+
+    assert [rank(c) for c in clocks] == sorted(rank(c) for c in clocks)
+    assert any(c.startswith("Overdue") for c in clocks)  # the demo has a few late items
+    assert any(c.endswith("left") for c in clocks)
     refills = next(chip for group, value, chip in window.inbox.chips if value == "refill")
     refills.setChecked(True)
     assert 0 < window.model.rowCount() < everything
