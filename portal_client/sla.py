@@ -409,22 +409,25 @@ def describe_left(
             clock if clock in ("paused", "met", "missed") else "none"
         )
     due = datetime.fromisoformat(due_at.replace("Z", "+00:00"))
-    left = calendar.between(now, due) if business and calendar is not None else due - now
     if due <= now:
-        return f"Overdue {_span(-left if left < ZERO else now - due)}", BREACHED
+        local = due.astimezone(calendar.tz) if calendar is not None else due
+        when = f"{local:%a %H:%M}" if now - due < timedelta(days=6) else f"{local:%d %b %H:%M}"
+        return f"Overdue since {when}", BREACHED
+    left = calendar.between(now, due) if business and calendar is not None else due - now
     risk = datetime.fromisoformat(risk_at.replace("Z", "+00:00")) if risk_at else None
-    suffix = " business" if business else ""
+    # Business time in hours (a "day" of business time would be ambiguous); clock time in days.
+    span = f"{_span(left, days=False)} business" if business else _span(left)
     if risk is not None and risk <= now:
-        return f"{_span(left)}{suffix} left – at risk", AT_RISK
-    return f"{_span(left)}{suffix} left", ON_TRACK
+        return f"{span} left – at risk", AT_RISK
+    return f"{span} left", ON_TRACK
 
 
-def _span(delta: timedelta) -> str:
+def _span(delta: timedelta, *, days: bool = True) -> str:
     minutes = max(0, int(delta.total_seconds() // 60))
     if minutes < 60:
         return f"{minutes} min"
     hours, rest = divmod(minutes, 60)
-    if hours < 24:
+    if hours < 24 or not days:
         return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    whole_days, hours = divmod(hours, 24)
+    return f"{whole_days} d {hours} h" if hours else f"{whole_days} d"

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from portal_client.inbox import InboxFilter
 
-from .inbox_model import ID_ROLE, SORT_KEYS, InboxModel
+from .inbox_model import CLOCK_COLUMN, ID_ROLE, SORT_KEYS, InboxModel
 
 CHIPS = (
     ("kinds", "refill", "Refills"),
@@ -74,6 +74,8 @@ class InboxPane(QWidget):
         header.sectionClicked.connect(self._header_clicked)
         for column, width in enumerate((135, 85, 150, 250, 85, 130, 125, 90, 170)):
             self.table.setColumnWidth(column, width)
+        # The response clock is what staff scan first: show it right after the priority.
+        header.moveSection(CLOCK_COLUMN, 2)
         layout.addWidget(self.table)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self._sort = "urgency"

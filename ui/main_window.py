@@ -258,7 +258,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._layout_restored:
             width = max(self.width(), 1000)
-            self.splitter.setSizes([int(width * 0.14), int(width * 0.53), int(width * 0.33)])
+            self.splitter.setSizes([int(width * 0.16), int(width * 0.52), int(width * 0.32)])
             self._layout_restored = True
 
     def _restore_layout(self) -> bool:

@@ -295,3 +295,21 @@ def test_a_decision_is_a_response_and_closes_the_item() -> None:
     result = clocks(item, decided + timedelta(days=3))
     assert result["first_response"].state == MET
     assert result["resolution"].state == MET
+
+
+def test_time_left_words_read_without_colour() -> None:
+    from portal_client.sla import describe_left
+
+    now = datetime(2026, 11, 18, 14, 0, tzinfo=NY)  # Wednesday 14:00
+    due = iso(datetime(2026, 11, 19, 10, 0, tzinfo=NY))  # Thursday 10:00: 4 business hours
+    risk = iso(datetime(2026, 11, 19, 9, 0, tzinfo=NY))
+    assert describe_left(due, risk, "first_response", True, now, CAL) == (
+        "5 h business left",
+        ON_TRACK,
+    )  # 14-17 and 08-10, less the 12-13 lunch: 3 + 2
+    late_risk = describe_left(due, iso(now - timedelta(minutes=1)), "resolution", True, now, CAL)
+    assert late_risk == ("5 h business left – at risk", AT_RISK)
+    overdue = describe_left(iso(now - timedelta(hours=3)), None, "resolution", True, now, CAL)
+    assert overdue == ("Overdue since Wed 11:00", BREACHED)
+    assert describe_left(None, None, "paused", False, now, CAL)[1] == "paused"
+    assert describe_left(None, None, "closed", False, now, CAL) == ("—", "none")
