@@ -72,7 +72,7 @@ class InboxPane(QWidget):
         header.setSortIndicatorShown(True)
         header.setSectionsClickable(True)
         header.sectionClicked.connect(self._header_clicked)
-        for column, width in enumerate((135, 85, 150, 250, 85, 130, 125, 90, 170)):
+        for column, width in enumerate((135, 85, 150, 250, 85, 130, 125, 90, 205)):
             self.table.setColumnWidth(column, width)
         # The response clock is what staff scan first: show it right after the priority.
         header.moveSection(CLOCK_COLUMN, 2)
