@@ -27,7 +27,7 @@ from portal_client.errors import (
     TlsError,
     Unauthorized,
 )
-from portal_client.inbox import Inbox
+from portal_client.inbox import Alerts, Inbox
 from portal_client.session import SignedIn, sign_in
 
 from .bridge import EngineBridge
@@ -133,6 +133,7 @@ class DesktopApp(QObject):
             bridge=bridge,
             ops=self.ops,
             inbox=Inbox(signed.cache, signed.user.id),
+            alerts=Alerts(signed.cache, signed.user.id, signed.user.role),
             server=signed.api.base_url,
             sign_out=self.sign_out,
         )

@@ -11,7 +11,7 @@ from typing import Any
 from portal_client.api import User
 from portal_client.cache import Cache
 from portal_client.engine import State, SyncEngine
-from portal_client.inbox import Inbox, InboxRow
+from portal_client.inbox import Alerts, Inbox, InboxRow
 from portal_client.sla import describe_left
 
 from .bridge import EngineBridge
@@ -28,6 +28,7 @@ class DeskServices:
     inbox: Inbox
     server: str
     sign_out: Callable[[], None] | None = None
+    alerts: Alerts | None = None
 
     def describe_clock(self, row: InboxRow) -> tuple[str, str]:
         """Words and state for the inbox's time-left column, as of now."""

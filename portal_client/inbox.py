@@ -6,6 +6,7 @@ gets an ordered list of ids and fetches compact rows only for what it paints.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -226,10 +227,65 @@ class Inbox:
             )
 
     def patient(self, patient_id: str) -> dict[str, Any] | None:
-        import json
-
         with self.cache.read() as conn:
             raw = conn.execute(
                 select(s.patients.c.json).where(s.patients.c.id == patient_id)
             ).scalar()
         return json.loads(raw) if raw else None
+
+
+ROLE_QUEUES = {"front_desk": "front_desk", "nurse": "nursing", "clinician": "clinician"}
+
+
+@dataclass(frozen=True)
+class Alert:
+    item_id: str
+    clock: str
+    state: str  # "at_risk" or "breached"
+    subject: str
+    patient: str
+
+
+def alert_key(alert: Alert) -> str:
+    return f"{alert.item_id}:{alert.clock}:{alert.state}"
+
+
+ALERT_SQL_MINE_ONLY = (
+    "SELECT id, clock, CASE WHEN due_at <= :now THEN 'breached' ELSE 'at_risk' END, "
+    "subject, patient_name FROM items WHERE risk_at <= :now "
+    "AND status IN ('new', 'open') AND items.assignee_id = :me"
+)
+ALERT_SQL = ALERT_SQL_MINE_ONLY.replace(
+    "AND items.assignee_id = :me",
+    "AND (items.assignee_id = :me OR (items.assignee_id IS NULL AND items.queue = :queue))",
+)
+
+
+class Alerts:
+    """Which items should raise a desktop notice now: at risk or overdue, assigned to me or
+    unassigned in my role's queue (never items this person cannot act on), once per item, clock
+    and state, remembered in the cache across restarts."""
+
+    MEMORY = 2000
+
+    def __init__(self, cache: Cache, me: str, role: str) -> None:
+        self.cache = cache
+        self.me = me
+        self.queue = ROLE_QUEUES.get(role)
+        raw = cache.meta("alerted")
+        self.seen: list[str] = list(json.loads(raw)) if raw else []
+
+    def due(self) -> list[Alert]:
+        params: dict[str, Any] = {"me": self.me, "queue": self.queue, "now": _now_text()}
+        sql = ALERT_SQL if self.queue else ALERT_SQL_MINE_ONLY
+        with self.cache.read() as conn:
+            rows = conn.connection.driver_connection.execute(sql, params).fetchall()  # type: ignore[union-attr]
+        seen = set(self.seen)
+        fresh = [Alert(*row) for row in rows]
+        return [alert for alert in fresh if alert_key(alert) not in seen]
+
+    def mark_shown(self, alerts: list[Alert]) -> None:
+        if not alerts:
+            return
+        self.seen = (self.seen + [alert_key(a) for a in alerts])[-self.MEMORY :]
+        self.cache.set_meta(alerted=json.dumps(self.seen))

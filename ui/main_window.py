@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
             self.tray = QSystemTrayIcon(QIcon(icon), self)
             self.tray.show()
         self._ticks = 0
+        self.shown_notices: list[tuple[str, str]] = []
         self._clock = QTimer(self)
         self._clock.setInterval(5000)
         self._clock.timeout.connect(self._tick)
@@ -197,6 +198,30 @@ class MainWindow(QMainWindow):
         if self._ticks % 6 == 0:
             self.model.refresh_clocks()
             self._refresh_counts()
+            self.check_alerts()
+
+    def check_alerts(self) -> None:
+        """A notice when an item I can act on becomes at risk or overdue (once each)."""
+        alerts = self.services.alerts
+        if alerts is None:
+            return
+        fresh = alerts.due()
+        for alert in fresh[:5]:
+            title = "Overdue" if alert.state == "breached" else "At risk"
+            self.notify(
+                f"{title}: {alert.subject}", f"{alert.patient} · {alert.clock.replace('_', ' ')}"
+            )
+        if len(fresh) > 5:
+            self.notify("More items need attention", f"{len(fresh) - 5} more at risk or overdue")
+        alerts.mark_shown(fresh)
+
+    def notify(self, title: str, text: str) -> None:
+        """The tray shows it where there is one; the status bar otherwise. Plain text only."""
+        self.shown_notices.append((title, text))
+        if self.tray is not None and self.tray.supportsMessages():
+            self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 10000)
+        else:
+            self.statusBar().showMessage(f"{title} – {text}", 15000)
 
     def update_status(self) -> None:
         engine = self.services.engine

@@ -375,3 +375,29 @@ def test_a_sync_does_not_move_the_selection_to_another_item(qtbot, open_desk, po
     assert window.detail.item["id"] == chosen
     assert window.detail.item["assignee_id"] == token["user"]["id"]
     assert window.inbox.selected_id() in (None, chosen)
+
+
+def test_at_risk_and_overdue_notices_only_for_my_items_and_once(qtbot, open_desk, portal) -> None:
+    desk = open_desk("nurse")
+    window = desk.window
+    cache = desk.services.cache
+    with cache.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT id, queue, assignee_id FROM items WHERE status IN ('new', 'open')"
+        ).fetchall()
+    mine = next(r.id for r in rows if r.queue == "nursing" and r.assignee_id is None)
+    theirs = next(r.id for r in rows if r.queue == "front_desk" and r.assignee_id is None)
+    with cache.write() as conn:
+        conn.exec_driver_sql("UPDATE items SET risk_at = NULL, due_at = NULL")
+        conn.exec_driver_sql(
+            "UPDATE items SET risk_at = '2000-01-01T00:00:00Z', due_at = '2000-01-02T00:00:00Z', "
+            "clock = 'first_response' WHERE id IN (?, ?)",
+            (mine, theirs),
+        )
+    window.check_alerts()
+    assert len(window.shown_notices) == 1
+    title, text = window.shown_notices[0]
+    assert title.startswith("Overdue: ")
+    assert "first response" in text
+    window.check_alerts()
+    assert len(window.shown_notices) == 1  # once per item, clock and state
