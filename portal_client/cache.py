@@ -346,6 +346,18 @@ class Cache:
 
     @staticmethod
     def _upsert_patients(conn: Connection, patients: list[dict[str, Any]]) -> None:
+        def full_name(p: dict[str, Any]) -> str:
+            return f"{p.get('given_name', '')} {p.get('family_name', '')}".strip()
+
+        known = {
+            row[0]: row[1]
+            for row in conn.execute(
+                select(
+                    s.patients.c.id, s.patients.c.given_name + " " + s.patients.c.family_name
+                ).where(s.patients.c.id.in_([p["id"] for p in patients]))
+            )
+        }
+        renamed = [p for p in patients if p["id"] in known and known[p["id"]] != full_name(p)]
         stmt = sqlite_insert(s.patients)
         conn.execute(
             stmt.on_conflict_do_update(
@@ -367,15 +379,12 @@ class Cache:
                 for p in patients
             ],
         )
-        # Names are copied onto items as their sort key; keep them in step.
-        conn.exec_driver_sql(
-            "UPDATE items SET patient_name = ? WHERE patient_id = ? AND patient_name != ?",
-            [
-                (name, p["id"], name)
-                for p in patients
-                for name in [f"{p.get('given_name', '')} {p.get('family_name', '')}".strip()]
-            ],
-        )
+        # Names are copied onto items as their sort key; keep them in step when one changes.
+        if renamed:
+            conn.exec_driver_sql(
+                "UPDATE items SET patient_name = ? WHERE patient_id = ?",
+                [(full_name(p), p["id"]) for p in renamed],
+            )
 
     @staticmethod
     def _index(conn: Connection, page_items: list[dict[str, Any]]) -> None:

@@ -270,10 +270,19 @@ def item_clocks(
     item: dict[str, Any], policy: dict[str, Any], calendar: BusinessCalendar, now: datetime
 ) -> list[Clock]:
     """The item's clocks at `now`, from its policy targets and its history."""
+    return _clocks(item, policy, calendar, now, clock_start(item, policy, calendar), history(item))
+
+
+def _clocks(
+    item: dict[str, Any],
+    policy: dict[str, Any],
+    calendar: BusinessCalendar,
+    now: datetime,
+    start: datetime,
+    marks: list[_Mark],
+) -> list[Clock]:
     targets = ((policy.get("sla") or {}).get(item["kind"]) or {}).get(item["priority"]) or {}
     ratio = float(policy.get("at_risk_ratio", 0.75))
-    start = clock_start(item, policy, calendar)
-    marks = history(item)
     clocks = []
     for name in ("first_response", "resolution"):
         target = targets.get(name)
@@ -368,8 +377,9 @@ def inbox_clock(
     clock; otherwise how the clocks ended. Computed as of the item's last event: from then on
     nothing changes until the next event, which recomputes it."""
     start = clock_start(item, policy, calendar)
-    since = max([start, *(m.at for m in history(item))])
-    clocks = item_clocks(item, policy, calendar, since)
+    marks = history(item)
+    since = max([start, *(m.at for m in marks)])
+    clocks = _clocks(item, policy, calendar, since, start, marks)
     ratio = float(policy.get("at_risk_ratio", 0.75))
     for clock in clocks:
         if clock.paused or clock.stopped_at is not None:
