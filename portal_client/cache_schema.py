@@ -71,6 +71,8 @@ Index(
     items.c.priority,
     items.c.created_at,
     items.c.patient_name,
+    items.c.due_at,
+    items.c.risk_at,
     items.c.id,
 )
 
@@ -195,8 +197,8 @@ def _v1_to_v2(conn: Connection) -> None:
     conn.exec_driver_sql("DROP TABLE items_fts")
     conn.exec_driver_sql(FTS_DDL)
     conn.exec_driver_sql(
-        "CREATE INDEX ix_items_inbox ON items "
-        "(status, assignee_id, queue, kind, priority, created_at, patient_name, id)"
+        "CREATE INDEX ix_items_inbox ON items (status, assignee_id, queue, kind, priority, "
+        "created_at, patient_name, due_at, risk_at, id)"
     )
     conn.exec_driver_sql("UPDATE meta SET value = NULL WHERE key = 'cursor'")  # refill the index
 

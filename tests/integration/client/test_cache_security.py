@@ -247,13 +247,30 @@ def test_a_version_1_cache_is_migrated_in_place(tmp_path) -> None:
 
 def test_a_renamed_patient_is_renamed_on_their_items(tmp_path) -> None:
     cache = Cache.open(tmp_path / "cache", "77" * 32)
-    patient = {"id": "p1", "mrn": "M1", "given_name": "Ada", "family_name": "Byron",
-               "birth_date": "1815-12-10"}
-    item = {"id": "i1", "kind": "message", "status": "new", "priority": "routine",
-            "queue": "front_desk", "subject": "Hi", "patient_id": "p1", "assignee_id": None,
-            "created_at": "2026-11-27T10:00:00Z", "updated_at": "2026-11-27T10:00:00Z",
-            "first_response_at": None, "resolved_at": None, "version": 1, "details": {},
-            "entries": []}
+    patient = {
+        "id": "p1",
+        "mrn": "M1",
+        "given_name": "Ada",
+        "family_name": "Byron",
+        "birth_date": "1815-12-10",
+    }
+    item = {
+        "id": "i1",
+        "kind": "message",
+        "status": "new",
+        "priority": "routine",
+        "queue": "front_desk",
+        "subject": "Hi",
+        "patient_id": "p1",
+        "assignee_id": None,
+        "created_at": "2026-11-27T10:00:00Z",
+        "updated_at": "2026-11-27T10:00:00Z",
+        "first_response_at": None,
+        "resolved_at": None,
+        "version": 1,
+        "details": {},
+        "entries": [],
+    }
     cache.apply_page({"items": [item], "patients": [patient], "cursor": "c1", "has_more": False})
     renamed = {**patient, "family_name": "Lovelace"}
     cache.apply_page({"items": [], "patients": [renamed], "cursor": "c2", "has_more": False})
