@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from portal_client.api import User
@@ -13,6 +14,7 @@ from portal_client.cache import Cache
 from portal_client.engine import State, SyncEngine
 from portal_client.inbox import Alerts, Inbox, InboxRow
 from portal_client.sla import describe_left
+from portal_client.sla_report import Report, build_report
 
 from .bridge import EngineBridge
 from .ops import Operations
@@ -40,6 +42,39 @@ class DeskServices:
             datetime.now(UTC),
             self.cache.calendar,
         )
+
+    def sla_report(
+        self,
+        start: date,
+        end: date,
+        grouping: str,
+        on_done: Callable[[Report], None],
+        on_failure: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """Build the SLA report from the cache on a read worker (works offline)."""
+        policy = self.policy()
+        calendar = self.cache.calendar
+
+        def work() -> Report:
+            if calendar is None or not policy:
+                raise ValueError("the practice policy has not been synced yet")
+            return build_report(
+                self.cache.all_items(),
+                policy,
+                calendar,
+                start=start,
+                end=end,
+                grouping=grouping,
+                now=datetime.now(UTC),
+                staff_names=self.staff_names(),
+            )
+
+        self.ops.read(work, on_success=on_done, on_failure=on_failure)
+
+    def write_text(
+        self, path: str, text: str, on_failure: Callable[[Exception], None] | None = None
+    ) -> None:
+        self.ops.write(lambda: Path(path).write_text(text, encoding="utf-8"), on_failure=on_failure)
 
     def item(self, item_id: str) -> dict[str, Any] | None:
         return self.cache.item(item_id)

@@ -706,3 +706,20 @@ class Cache:
     def server_versions(self) -> dict[str, int]:
         with self.read() as conn:
             return {r.id: r.version for r in conn.execute(select(s.items.c.id, s.items.c.version))}
+
+    def all_items(self, batch: int = 2000) -> Iterator[dict[str, Any]]:
+        """Every item as staff see it, in batches (for reports; memory stays bounded)."""
+        last = ""
+        while True:
+            with self.read() as conn:
+                rows = conn.execute(
+                    select(s.item_json.c.id, s.item_json.c.server_json, s.item_json.c.display_json)
+                    .where(s.item_json.c.id > last)
+                    .order_by(s.item_json.c.id)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield json.loads(row.display_json or row.server_json)
+            last = rows[-1].id

@@ -13,6 +13,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QMainWindow,
     QMessageBox,
     QPushButton,
@@ -30,6 +31,7 @@ from .help import SHORTCUTS, HelpDialog
 from .inbox_model import InboxModel
 from .inbox_pane import InboxPane
 from .queue_pane import QueuePane
+from .sla_report import SlaReportDialog
 from .widgets import PlainLabel
 
 
@@ -107,6 +109,7 @@ class MainWindow(QMainWindow):
             self.tray = QSystemTrayIcon(QIcon(icon), self)
             self.tray.show()
         self._ticks = 0
+        self.report_dialog: SlaReportDialog | None = None
         self.shown_notices: list[tuple[str, str]] = []
         self._clock = QTimer(self)
         self._clock.setInterval(5000)
@@ -259,12 +262,39 @@ class MainWindow(QMainWindow):
         for n, (key, _label) in enumerate(QUEUES, start=1):
             bind(f"Ctrl+{n}", lambda k=key: self.queues.select(k))
         bind("F1", self._help)
+        report_action = QAction("SLA report…", self)
+        report_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        report_action.triggered.connect(self.open_sla_report)
+        self.menuBar().addMenu("&Reports").addAction(report_action)
         help_action = QAction("Keyboard shortcuts", self)
         help_action.triggered.connect(self._help)
         self.menuBar().addMenu("&Help").addAction(help_action)
         self.setTabOrder(self.queues.list, self.inbox.search)
         self.setTabOrder(self.inbox.search, self.inbox.table)
         self.setTabOrder(self.inbox.table, self.detail.composer)
+
+    def open_sla_report(self) -> SlaReportDialog:
+        dialog = SlaReportDialog(self._compute_report, self._ask_csv_path, self)
+        dialog.open()
+        self.report_dialog = dialog
+        return dialog
+
+    def _compute_report(self, start: Any, end: Any, grouping: str, on_done: Any) -> None:
+        def failed(exc: Exception) -> None:
+            if self.report_dialog is not None:
+                self.report_dialog.status.setText(f"The report could not be made: {exc}")
+                self.report_dialog.run_button.setEnabled(True)
+
+        self.services.sla_report(start, end, grouping, on_done, on_failure=failed)
+
+    def _ask_csv_path(self, text: str) -> None:
+        """A non-modal save dialog (no nested event loop); the file is written on a worker."""
+        chooser = QFileDialog(self, "Export the SLA report", "sla-report.csv", "CSV (*.csv)")
+        chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        chooser.fileSelected.connect(
+            lambda path: self.services.write_text(path, text, self._action_failed)
+        )
+        chooser.open()
 
     def _focus_reply(self) -> None:
         if self.detail.item is not None:

@@ -401,3 +401,29 @@ def test_at_risk_and_overdue_notices_only_for_my_items_and_once(qtbot, open_desk
     assert "first response" in text
     window.check_alerts()
     assert len(window.shown_notices) == 1  # once per item, clock and state
+
+
+def test_the_sla_report_window_shows_groups_breaches_and_exports_csv(qtbot, open_desk) -> None:
+    from datetime import date, timedelta
+
+    from PySide6.QtCore import QDate
+
+    desk = open_desk("admin")
+    window = desk.window
+    dialog = window.open_sla_report()
+    qtbot.addWidget(dialog)
+    today = date.today()
+    start = today - timedelta(days=30)
+    dialog.start.setDate(QDate(start.year, start.month, start.day))
+    dialog.grouping.setCurrentIndex(dialog.grouping.findData("kind"))
+    dialog.run()
+    wait_for(qtbot, lambda: dialog.report is not None, timeout=20)
+    groups = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+    assert groups[-1] == "All"
+    assert set(groups[:-1]) <= {"Refill", "Appointment", "Message"} and len(groups) > 1
+    assert dialog.breaches.rowCount() == len(dialog.report.breaches) > 0
+    assert dialog.chart.series()  # the daily compliance line
+    saved: list[str] = []
+    dialog.save_csv = saved.append
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert saved and saved[0].splitlines()[0].startswith("Kind,handled,met %")
