@@ -71,6 +71,26 @@ class DeskServices:
 
         self.ops.read(work, on_success=on_done, on_failure=on_failure)
 
+    def save_policy(
+        self,
+        policy: dict[str, Any],
+        on_saved: Callable[[dict[str, Any]], None],
+        on_failed: Callable[[Exception], None],
+    ) -> None:
+        """PUT /policy on the write worker (its own connection), then use it here at once;
+        other desktops pick it up at their next sync."""
+        api = self.engine.api.sibling()
+
+        def work() -> dict[str, Any]:
+            try:
+                saved = api.put_policy(policy)
+            finally:
+                api.close()
+            self.cache.set_policy(saved)
+            return saved
+
+        self.ops.write(work, on_success=on_saved, on_failure=on_failed)
+
     def write_text(
         self, path: str, text: str, on_failure: Callable[[Exception], None] | None = None
     ) -> None:

@@ -310,11 +310,18 @@ class ApiClient:
         return list(data["staff"])
 
     def policy(self) -> dict[str, Any]:
-        return require(
-            _json(self.call("GET", "/api/v1/policy")),
-            {"timezone": str, "business_hours": dict},
-            "policy",
-        )
+        changed, _etag = self.policy_if_changed(None)
+        assert changed is not None
+        return changed
+
+    def policy_if_changed(self, etag: str | None) -> tuple[dict[str, Any] | None, str | None]:
+        """The policy and its ETag, or (None, etag) when it has not changed since `etag`."""
+        headers = {"If-None-Match": etag} if etag else {}
+        response = self.call("GET", "/api/v1/policy", headers=headers)
+        if response.status_code == 304:
+            return None, etag
+        policy = require(_json(response), {"timezone": str, "business_hours": dict}, "policy")
+        return policy, response.headers.get("ETag")
 
     def sync(self, cursor: str | None, limit: int = 500) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
@@ -332,6 +339,14 @@ class ApiClient:
         for patient in page["patients"]:
             require(patient, {"id": str}, "sync patient")
         return page
+
+    def put_policy(self, policy: dict[str, Any]) -> dict[str, Any]:
+        """Replace the practice policy (administrators only; the server validates it)."""
+        return require(
+            _json(self.call("PUT", "/api/v1/policy", json=policy)),
+            {"timezone": str, "business_hours": dict},
+            "policy",
+        )
 
     def item(self, item_id: str) -> dict[str, Any]:
         data = require(_json(self.call("GET", f"/api/v1/items/{item_id}")), {"item": dict}, "item")

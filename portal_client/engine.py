@@ -149,6 +149,8 @@ class SyncEngine:
             self.syncer.refresh_reference()
             self.cache.set_meta(staff_loaded=now_rfc3339())
             self._emit(Change("reference"))
+        elif self.syncer.refresh_policy():
+            self._emit(Change("reference"))
         pushed = self.syncer.push()
         # Each page is announced as it lands; nothing accumulates over a large sync.
         pulled = self.syncer.pull(collect_ids=False, on_page=self._announce_page)

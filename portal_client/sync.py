@@ -81,10 +81,21 @@ class Syncer:
     def refresh_reference(self) -> None:
         """Staff list and policy: small, fetched on start and now and then."""
         self.cache.set_staff(self.api.staff())
+        self.refresh_policy(force=True)
+
+    def refresh_policy(self, *, force: bool = False) -> bool:
+        """Fetch the policy if it changed (a 304 costs next to nothing); True if it did."""
+        etag = None if force else self.cache.meta("policy_etag")
         try:
-            self.cache.set_policy(self.api.policy())
+            policy, new_etag = self.api.policy_if_changed(etag)
         except NotFound:
             log.info("the server has no policy yet")
+            return False
+        if policy is None:
+            return False
+        self.cache.set_policy(policy)
+        self.cache.set_meta(policy_etag=new_etag)
+        return True
 
     def pull(
         self,

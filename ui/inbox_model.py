@@ -144,6 +144,9 @@ class InboxModel(QAbstractTableModel):
         self.changePersistentIndexList(old_persistent, new_persistent)
         self.layoutChanged.emit()
 
+    def current_ids(self) -> list[str]:
+        return list(self._ids)
+
     def item_id(self, row: int) -> str | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None
 

@@ -30,6 +30,7 @@ from .detail_pane import ROLE_WORDS, DetailPane
 from .help import SHORTCUTS, HelpDialog
 from .inbox_model import InboxModel
 from .inbox_pane import InboxPane
+from .policy_editor import PolicyEditor
 from .queue_pane import QueuePane
 from .sla_report import SlaReportDialog
 from .widgets import PlainLabel
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
             self.tray.show()
         self._ticks = 0
         self.report_dialog: SlaReportDialog | None = None
+        self.policy_editor: PolicyEditor | None = None
         self.shown_notices: list[tuple[str, str]] = []
         self._clock = QTimer(self)
         self._clock.setInterval(5000)
@@ -153,7 +155,11 @@ class MainWindow(QMainWindow):
         self.update_status()
 
     def on_reference_changed(self) -> None:
-        self.model.refresh(self.model._ids)
+        """New staff names or a new policy (its clocks were recomputed): repaint everything."""
+        self.model.refresh(
+            self.services.inbox.ids(self.current_filter()), set(self.model.current_ids())
+        )
+        self._refresh_counts()
         if self.detail.item:
             self.show_item(self.detail.item["id"])
 
@@ -266,6 +272,10 @@ class MainWindow(QMainWindow):
         report_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
         report_action.triggered.connect(self.open_sla_report)
         self.menuBar().addMenu("&Reports").addAction(report_action)
+        if self.services.user.role == "admin":
+            policy_action = QAction("Practice policy…", self)
+            policy_action.triggered.connect(self.open_policy_editor)
+            self.menuBar().addMenu("&Practice").addAction(policy_action)
         help_action = QAction("Keyboard shortcuts", self)
         help_action.triggered.connect(self._help)
         self.menuBar().addMenu("&Help").addAction(help_action)
@@ -278,6 +288,20 @@ class MainWindow(QMainWindow):
         dialog.open()
         self.report_dialog = dialog
         return dialog
+
+    def open_policy_editor(self) -> PolicyEditor:
+        editor = PolicyEditor(self.services.policy(), self._save_policy, self)
+        editor.open()
+        self.policy_editor = editor
+        return editor
+
+    def _save_policy(self, policy: dict[str, Any], on_saved: Any, on_failed: Any) -> None:
+        def saved(result: dict[str, Any]) -> None:
+            on_saved(result)
+            self.on_items_changed([])  # clocks were recomputed with the new policy
+            self.statusBar().showMessage("Practice policy saved.", 8000)
+
+        self.services.save_policy(policy, saved, on_failed)
 
     def _compute_report(self, start: Any, end: Any, grouping: str, on_done: Any) -> None:
         def failed(exc: Exception) -> None:

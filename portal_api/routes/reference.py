@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Header, Response
 from sqlalchemy import select
 
 from ..deps import IpDep, ServicesDep, StaffDep
@@ -24,11 +24,24 @@ def list_staff(_principal: StaffDep, svc: ServicesDep) -> StaffList:
         )
 
 
-@router.get("/policy", responses=documented(401, 403, 404))
-def get_policy(_principal: StaffDep, svc: ServicesDep, response: Response) -> PolicyDoc:
-    """The practice's hours, holidays, SLA targets and templates. ETag is the policy version."""
+@router.get(
+    "/policy",
+    responses={**documented(401, 403, 404), 304: {"description": "unchanged since If-None-Match"}},
+    response_model=PolicyDoc,
+)
+def get_policy(
+    _principal: StaffDep,
+    svc: ServicesDep,
+    response: Response,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Any:
+    """The practice's hours, holidays, SLA targets and templates. ETag is the policy version;
+    send it back as If-None-Match to get 304 when nothing changed (cheap to poll)."""
     document, version = svc.policy.get()
-    response.headers["ETag"] = f'"{version}"'
+    etag = f'"{version}"'
+    if if_none_match is not None and if_none_match.strip() == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    response.headers["ETag"] = etag
     return PolicyDoc.model_validate(document)
 
 

@@ -89,3 +89,18 @@ def test_policy_put_requires_json(client: TestClient) -> None:
         headers={**bearer(admin), "content-type": "application/json"},
     )
     assert reply.status_code == 400
+
+
+def test_policy_etag_gives_304_until_it_changes(client: TestClient) -> None:
+    admin = login(client, "admin")
+    first = client.get("/api/v1/policy", headers=bearer(admin))
+    etag = first.headers["etag"]
+    same = client.get("/api/v1/policy", headers={**bearer(admin), "If-None-Match": etag})
+    assert same.status_code == 304
+    assert same.content == b""
+    policy = first.json()
+    policy["at_risk_ratio"] = 0.7
+    assert client.put("/api/v1/policy", json=policy, headers=bearer(admin)).status_code == 200
+    changed = client.get("/api/v1/policy", headers={**bearer(admin), "If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.json()["at_risk_ratio"] == 0.7

@@ -427,3 +427,51 @@ def test_the_sla_report_window_shows_groups_breaches_and_exports_csv(qtbot, open
     dialog.save_csv = saved.append
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     assert saved and saved[0].splitlines()[0].startswith("Kind,handled,met %")
+
+
+def test_an_admin_edits_the_policy_and_every_desktop_gets_it(qtbot, open_desk, portal) -> None:
+    nurse = open_desk("nurse")
+    assert "&Practice" not in [a.text() for a in nurse.window.menuBar().actions()]
+    desk = open_desk("admin")
+    window = desk.window
+    editor = window.open_policy_editor()
+    qtbot.addWidget(editor)
+    hours, _business = editor.targets[("refill", "routine", "resolution")]
+    hours.setText("abc")
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    assert editor.errors.isVisible()
+    assert "is not a number of hours" in editor.errors.text()
+    hours.setText("20")
+    editor.hours["sat"].setText("09:00-12:00")
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    wait_for(qtbot, lambda: editor.result() == 1, timeout=15)
+    token = requests.post(
+        f"{portal.url}/api/v1/auth/login",
+        json={"username": "nurse", "password": "demo"},
+        timeout=10,
+    ).json()
+    on_server = requests.get(
+        f"{portal.url}/api/v1/policy",
+        timeout=10,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    ).json()
+    assert on_server["sla"]["refill"]["routine"]["resolution"] == {"hours": 20.0, "business": True}
+    assert on_server["business_hours"]["sat"] == [["09:00", "12:00"]]
+    assert desk.services.policy()["business_hours"]["sat"] == [["09:00", "12:00"]]
+    # The nurse's desktop picks it up at its next sync.
+    nurse.services.engine.sync_now()
+    wait_for(
+        qtbot,
+        lambda: nurse.services.policy()["business_hours"]["sat"] == [["09:00", "12:00"]],
+        timeout=15,
+    )
+
+
+def test_the_server_has_the_last_word_on_the_policy(qtbot, open_desk) -> None:
+    editor = open_desk("admin").window.open_policy_editor()
+    qtbot.addWidget(editor)
+    editor.timezone.setText("Mars/Olympus_Mons")
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    wait_for(qtbot, lambda: editor.errors.isVisible(), timeout=15)
+    assert "not an IANA time zone" in editor.errors.text()
+    assert editor.save_button.isEnabled()
