@@ -311,6 +311,8 @@ def test_an_action_taken_offline_is_delivered_when_the_server_returns(
     assert window.sync_state.text().startswith("Offline since ")
     with served(api_app, port):
         wait_for(qtbot, lambda: app.services.cache.counts()["pending_actions"] == 0, timeout=30)
+        # The state turns online once the whole cycle (push, then pull) has finished.
+        wait_for(qtbot, lambda: app.services.engine.status.state is State.ONLINE, timeout=30)
         window.update_status()
         assert window.sync_state.text().startswith("Synced")
     from sqlalchemy import func, select
@@ -475,3 +477,29 @@ def test_the_server_has_the_last_word_on_the_policy(qtbot, open_desk) -> None:
     wait_for(qtbot, lambda: editor.errors.isVisible(), timeout=15)
     assert "not an IANA time zone" in editor.errors.text()
     assert editor.save_button.isEnabled()
+
+
+def test_the_clock_column_reads_without_colour_and_repaints_as_time_passes(
+    qtbot, open_desk
+) -> None:
+    from ui.inbox_model import CLOCK_COLUMN
+
+    window = open_desk("nurse").window
+    window.queues.select("nursing")
+    wait_for(qtbot, lambda: window.model.rowCount() > 0)
+    model = window.model
+    words = [model.data(model.index(r, CLOCK_COLUMN)) for r in range(model.rowCount())]
+    assert all(
+        w.startswith("Overdue since ")
+        or w.endswith("left")
+        or " left – " in w
+        or w in ("Paused (waiting on patient)", "—")
+        for w in words
+    )
+    overdue = next(r for r, w in enumerate(words) if w.startswith("Overdue"))
+    assert model.data(model.index(overdue, CLOCK_COLUMN), Qt.ItemDataRole.DecorationRole)
+    with qtbot.waitSignal(model.dataChanged) as blocker:
+        model.refresh_clocks()
+    top_left, bottom_right = blocker.args[0], blocker.args[1]
+    assert top_left.column() == bottom_right.column() == CLOCK_COLUMN
+    assert bottom_right.row() == model.rowCount() - 1

@@ -75,3 +75,39 @@ def test_main_window_in_each_role(qtbot, qapp, demo_portal, tmp_path, username, 
     app.demo = None  # the module fixture stops it
     window.close()
     app.shutdown()
+
+
+def test_sla_report_and_policy_editor(qtbot, qapp, demo_portal, tmp_path) -> None:
+    app = DesktopApp(
+        qapp,
+        demo=None,
+        data_dir=tmp_path / "data",
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+        credentials_backend=demo_portal.keyring,
+    )
+    app.demo = demo_portal
+    app.show_sign_in()
+    qtbot.addWidget(app.dialog)
+    app.dialog._demo("admin")
+    wait_for(qtbot, lambda: app.window is not None, timeout=20)
+    window = app.window
+    qtbot.addWidget(window)
+    wait_for(qtbot, lambda: app.services.engine.status.cycles >= 1, timeout=20)
+    report = window.open_sla_report()
+    qtbot.addWidget(report)
+    report.grouping.setCurrentIndex(report.grouping.findData("queue"))
+    report.run()
+    wait_for(qtbot, lambda: report.report is not None, timeout=30)
+    path = tmp_path / "report.png"
+    assert report.grab().save(str(path))
+    assert report.table.rowCount() >= 2
+    _keep(path, "sla-report.png")
+    editor = window.open_policy_editor()
+    qtbot.addWidget(editor)
+    editor.resize(760, 900)
+    path = tmp_path / "policy.png"
+    assert editor.grab().save(str(path))
+    _keep(path, "policy-editor.png")
+    app.demo = None
+    window.close()
+    app.shutdown()
