@@ -152,6 +152,8 @@ class SlaReportDialog(QDialog):
             ):
                 self.breaches.setItem(r, c, _cell(value))
         self.table.resizeColumnsToContents()
+        self.breaches.resizeColumnsToContents()
+        self.breaches.setColumnWidth(0, max(self.breaches.columnWidth(0), 320))
         self._chart(report)
         met = report.total.met_percent
         self.status.setText(

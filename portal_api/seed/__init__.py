@@ -257,10 +257,15 @@ class _ItemBuilder:
             )
 
         def later(max_fraction: float = 0.3) -> None:
+            """The next step: usually within hours, sometimes a day or two (as in a real
+            practice, most requests meet their targets and a few do not)."""
             nonlocal clock
             remaining = (self.now - clock).total_seconds()
-            clock = clock + timedelta(seconds=rng.uniform(0.05, max_fraction) * max(remaining, 60))
-            clock = min(clock, self.now)
+            if rng.random() < 0.85:
+                step = rng.uniform(10 * 60, 5 * 3600)
+            else:
+                step = rng.uniform(0.05, max_fraction) * max(remaining, 60)
+            clock = min(clock + timedelta(seconds=min(step, max(remaining, 0))), self.now)
 
         add("patient_message", "patient", patient["id"], body)
         assignee = None

@@ -98,6 +98,9 @@ def test_sla_report_and_policy_editor(qtbot, qapp, demo_portal, tmp_path) -> Non
     report.grouping.setCurrentIndex(report.grouping.findData("queue"))
     report.run()
     wait_for(qtbot, lambda: report.report is not None, timeout=30)
+    wait_for(qtbot, lambda: len(report.chart.axes()) == 2)
+    report.resize(1000, 760)
+    qapp.processEvents()  # let the chart lay its axes out before the picture
     path = tmp_path / "report.png"
     assert report.grab().save(str(path))
     assert report.table.rowCount() >= 2
