@@ -15,20 +15,16 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    URL,
     Connection,
     Engine,
     bindparam,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     select,
@@ -36,9 +32,9 @@ from sqlalchemy import (
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlalchemy.pool import QueuePool
 
 from . import cache_schema as s
+from .cache_files import OpenReport, _engine, _touch_private, set_aside
 from .optimistic import PendingAction, fold, user_text
 from .sla import BusinessCalendar, InboxClock, inbox_clock
 
@@ -58,66 +54,6 @@ def _utc(moment: datetime | None) -> str | None:
 
 def now_rfc3339() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _touch_private(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with suppress(OSError):
-        os.chmod(path.parent, 0o700)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-    os.chmod(path, 0o600)
-
-
-def _engine(path: Path, key_hex: str) -> Engine:
-    url = URL.create("sqlite+pysqlcipher", password=f"x'{key_hex}'", database=str(path))
-    engine = create_engine(
-        url,
-        poolclass=QueuePool,
-        pool_size=4,
-        max_overflow=4,
-        connect_args={"check_same_thread": False, "timeout": 30},
-        hide_parameters=True,
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get("cache_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    return engine
-
-
-@dataclass(frozen=True)
-class OpenReport:
-    """How opening went: `integrity` is "ok" or the problem; `set_aside` the renamed file."""
-
-    integrity: str
-    set_aside: Path | None = None
-    created: bool = False
-
-
-def set_aside(path: Path, reason: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = path.with_name(f"{path.name}.set-aside-{stamp}-{uuid.uuid4().hex[:6]}")
-    for suffix in ("", "-wal", "-shm"):
-        source = Path(f"{path}{suffix}")
-        if source.exists():
-            source.rename(Path(f"{target}{suffix}"))
-    (target.parent / f"{target.name}.reason.txt").write_text(reason + "\n")
-    log.warning("local cache set aside as %s: %s", target.name, reason)
-    return target
 
 
 class Cache:
