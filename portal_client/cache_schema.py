@@ -56,9 +56,8 @@ items = Table(
     Column("clock", Text),  # "first_response"/"resolution" while running; "paused"/"met"/"missed"
     Column("clock_business", Integer, nullable=False, default=0),
 )
-Index("ix_items_status_queue", items.c.status, items.c.queue)
-Index("ix_items_assignee", items.c.assignee_id)
-Index("ix_items_created", items.c.created_at)
+# (Version 1's status/queue, assignee and created indexes are gone: the inbox index below
+# answers those queries, and every index costs time on each synced page.)
 Index("ix_items_patient", items.c.patient_id)
 # Covers the inbox's queue and filter columns and its default order, so a queue is answered
 # from the index alone ('urgent' > 'routine': priority DESC puts urgent first).
@@ -185,6 +184,8 @@ def _v1_to_v2(conn: Connection) -> None:
         "FROM patients WHERE patients.id = items.patient_id), '')"
     )
     conn.exec_driver_sql("CREATE INDEX ix_items_patient ON items (patient_id)")
+    for old in ("ix_items_status_queue", "ix_items_assignee", "ix_items_created"):
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {old}")
     for column in (
         "due_at TEXT",
         "risk_at TEXT",

@@ -375,25 +375,42 @@ def inbox_clock(
 ) -> InboxClock:
     """The clock that matters most: a running first-response clock, else a running resolution
     clock; otherwise how the clocks ended. Computed as of the item's last event: from then on
-    nothing changes until the next event, which recomputes it."""
+    nothing changes until the next event, which recomputes it. (Hot: runs for every synced
+    item, so it stops at the first running clock.)"""
+    targets = ((policy.get("sla") or {}).get(item["kind"]) or {}).get(item["priority"]) or {}
+    if not any(targets.get(name) for name in ("first_response", "resolution")):
+        return InboxClock(None, None, None, False, None)
     start = clock_start(item, policy, calendar)
     marks = history(item)
     since = max([start, *(m.at for m in marks)])
-    clocks = _clocks(item, policy, calendar, since, start, marks)
     ratio = float(policy.get("at_risk_ratio", 0.75))
-    for clock in clocks:
-        if clock.paused or clock.stopped_at is not None:
+    settled: list[Clock] = []
+    for name in ("first_response", "resolution"):
+        target = targets.get(name)
+        if not target:
             continue
-        counter: BusinessCalendar | ClockHours = calendar if clock.business else ClockHours()
-        due = counter.add(since, max(ZERO, clock.target - clock.used))
+        business = bool(target.get("business"))
+        counter: BusinessCalendar | ClockHours = calendar if business else ClockHours()
+        clock = _one_clock(
+            name,
+            timedelta(hours=float(target["hours"])),
+            business,
+            counter,
+            start,
+            marks,
+            since,
+            ratio,
+        )
+        if clock.paused or clock.stopped_at is not None:
+            settled.append(clock)
+            continue
+        due = clock.due_at if clock.due_at is not None else since
         risk_used = clock.target * ratio
         risk = counter.add(since, risk_used - clock.used) if clock.used < risk_used else since
-        return InboxClock(due, risk, clock.name, clock.business, None)
-    if not clocks:
-        return InboxClock(None, None, None, False, None)
-    if any(c.state == MISSED for c in clocks):
+        return InboxClock(due, risk, name, business, None)
+    if any(c.state == MISSED for c in settled):
         return InboxClock(None, None, None, False, "missed")
-    if any(c.paused for c in clocks):
+    if any(c.paused for c in settled):
         return InboxClock(None, None, None, False, "paused")
     return InboxClock(None, None, None, False, "met")
 

@@ -313,3 +313,32 @@ def test_time_left_words_read_without_colour() -> None:
     assert overdue == ("Overdue since Wed 11:00", BREACHED)
     assert describe_left(None, None, "paused", False, now, CAL)[1] == "paused"
     assert describe_left(None, None, "closed", False, now, CAL) == ("—", "none")
+
+
+def test_inbox_clock_matches_the_full_clock_computation() -> None:
+    from portal_client.sla import inbox_clock
+
+    paused_at = CAL.add(MONDAY, timedelta(hours=4))
+    resumed_at = paused_at + timedelta(days=2)
+    cases = [
+        message(MONDAY),
+        message(MONDAY, reply(MONDAY + timedelta(hours=1))),
+        message(
+            MONDAY,
+            reply(paused_at),
+            event(paused_at, "reply", then="waiting_patient"),
+            {"type": "patient_message", "created_at": iso(resumed_at), "data": {}},
+        ),
+    ]
+    for item in cases:
+        fast = inbox_clock(item, POLICY, CAL)
+        later = resumed_at + timedelta(minutes=5)
+        full = {c.name: c for c in item_clocks(item, POLICY, CAL, later)}[fast.name]
+        assert fast.due_at == full.due_at
+        ratio_point = CAL.add(fast.risk_at, timedelta(0))
+        at_risk = {c.name: c for c in item_clocks(item, POLICY, CAL, ratio_point)}[fast.name]
+        assert at_risk.used == full.target * 0.75
+    closed = message(
+        MONDAY, reply(MONDAY + timedelta(hours=1)), event(MONDAY + timedelta(hours=2), "resolve")
+    )
+    assert inbox_clock(closed, POLICY, CAL).settled == "met"
