@@ -333,13 +333,23 @@ class Cache:
                 ).where(s.patients.c.id.in_({i["patient_id"] for i in page_items}))
             ).all()
         )
+        # The full-text row shares the item's rowid, so replacing it is a keyed delete, not a
+        # scan of the whole index (item_id is UNINDEXED in FTS5).
         placeholders = ",".join("?" for _ in ids)
-        delete_fts = f"DELETE FROM items_fts WHERE item_id IN ({placeholders})"  # noqa: S608
-        conn.exec_driver_sql(delete_fts, tuple(ids))
+        rowids: dict[str, int] = dict(
+            conn.exec_driver_sql(
+                f"SELECT id, rowid FROM items WHERE id IN ({placeholders})",  # noqa: S608
+                tuple(ids),
+            ).all()
+        )
         conn.exec_driver_sql(
-            "INSERT INTO items_fts(item_id, subject, patient, body) VALUES (?, ?, ?, ?)",
+            "DELETE FROM items_fts WHERE rowid = ?", [(rowid,) for rowid in rowids.values()]
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO items_fts(rowid, item_id, subject, patient, body) VALUES (?, ?, ?, ?, ?)",
             [
                 (
+                    rowids[item["id"]],
                     item["id"],
                     item["subject"],
                     names.get(item["patient_id"], ""),
@@ -348,6 +358,7 @@ class Cache:
                     ),
                 )
                 for item in page_items
+                if item["id"] in rowids
             ],
         )
 

@@ -144,7 +144,7 @@ def build_ids_sql(filter_: InboxFilter, me: str) -> tuple[str, dict[str, Any]]:
     source = "items"
     if match is not None:
         # Drive from the full-text index: a search touches only its hits.
-        source = "items_fts JOIN items ON items.id = items_fts.item_id"
+        source = "items_fts JOIN items ON items.rowid = items_fts.rowid"
         where.append("items_fts MATCH :match")
         params["match"] = match
     if filter_.sort == "urgency":
