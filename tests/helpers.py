@@ -164,3 +164,50 @@ class SseReader(threading.Thread):
         with suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
+
+
+# ---- talking to a served portal over real HTTP (as another person would) ---------------------
+
+
+def http_login(base_url: str, username: str, *, patient: bool = False) -> dict[str, Any]:
+    import requests
+
+    path = "/api/v1/patient/auth/login" if patient else "/api/v1/auth/login"
+    reply = requests.post(
+        f"{base_url}{path}", json={"username": username, "password": "demo"}, timeout=10
+    )
+    reply.raise_for_status()
+    return dict(reply.json())
+
+
+def http_act(
+    base_url: str, tokens: dict[str, Any], item_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Another staff member acts on an item."""
+    import requests
+
+    reply = requests.post(
+        f"{base_url}/api/v1/items/{item_id}/actions",
+        json=body,
+        timeout=10,
+        headers={
+            "Authorization": f"Bearer {tokens['access_token']}",
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
+    )
+    reply.raise_for_status()
+    return dict(reply.json()["item"])
+
+
+def http_request(base_url: str, tokens: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A patient files a request."""
+    import requests
+
+    reply = requests.post(
+        f"{base_url}/api/v1/patient/requests",
+        json=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    reply.raise_for_status()
+    return dict(reply.json()["item"])

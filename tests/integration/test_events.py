@@ -8,7 +8,7 @@ from dataclasses import replace
 import requests
 
 from portal_api.app import create_app
-from tests.helpers import SseReader, find_item, served
+from tests.helpers import SseReader, find_item, http_login, served
 
 
 def _login(url: str, user: str) -> dict:
@@ -58,11 +58,7 @@ def test_patient_requests_are_announced_too(settings, seeded) -> None:
         reader.start()
         try:
             reader.next_event("comment")
-            patient = requests.post(
-                f"{url}/api/v1/patient/auth/login",
-                json={"username": "patient1", "password": "demo"},
-                timeout=10,
-            ).json()
+            patient = http_login(url, "patient1", patient=True)
             requests.post(
                 f"{url}/api/v1/patient/requests",
                 json={
@@ -96,11 +92,7 @@ def test_heartbeats_keep_the_stream_alive(settings, seeded) -> None:
 def test_events_need_a_staff_token(settings, seeded) -> None:
     with served(create_app(settings, seeded)) as url:
         assert requests.get(f"{url}/api/v1/events", timeout=10).status_code == 401
-        patient = requests.post(
-            f"{url}/api/v1/patient/auth/login",
-            json={"username": "patient1", "password": "demo"},
-            timeout=10,
-        ).json()
+        patient = http_login(url, "patient1", patient=True)
         reply = requests.get(
             f"{url}/api/v1/events",
             timeout=10,

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-
 import requests
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication
 
 from portal_client.inbox import InboxFilter
-from tests.helpers import find_item
+from tests.helpers import find_item, http_act, http_login, http_request
 from tests.ui.conftest import wait_for
 from ui.inbox_model import COLUMNS, ID_ROLE, InboxModel
 from ui.widgets import PlainLabel
 
 
 def server_item(portal, item_id: str) -> dict:
-    token = requests.post(
-        f"{portal.url}/api/v1/auth/login",
-        json={"username": "admin", "password": "demo"},
-        timeout=10,
-    ).json()
+    token = http_login(portal.url, "admin")
     return requests.get(
         f"{portal.url}/api/v1/items/{item_id}",
         timeout=10,
@@ -174,20 +168,8 @@ def test_the_loser_of_a_conflict_sees_who_acted(qtbot, open_desk, portal) -> Non
     desk = open_desk("nurse")
     window = desk.window
     open_item(qtbot, window, item.id)
-    token = requests.post(
-        f"{portal.url}/api/v1/auth/login",
-        json={"username": "nurse2", "password": "demo"},
-        timeout=10,
-    ).json()
-    requests.post(
-        f"{portal.url}/api/v1/items/{item.id}/actions",
-        json={"type": "claim"},
-        headers={
-            "Authorization": f"Bearer {token['access_token']}",
-            "Idempotency-Key": str(uuid.uuid4()),
-        },
-        timeout=10,
-    ).raise_for_status()
+    token = http_login(portal.url, "nurse2")
+    http_act(portal.url, token, item.id, {"type": "claim"})
     window.detail.composer.setPlainText("I'll call you this afternoon.")
     window.detail.then.setCurrentIndex(2)  # then done
     # Our desk has not seen the other claim yet when it claims too.
@@ -198,23 +180,18 @@ def test_the_loser_of_a_conflict_sees_who_acted(qtbot, open_desk, portal) -> Non
 
 
 def test_patient_html_is_shown_as_literal_text(qtbot, open_desk, portal) -> None:
-    patient = requests.post(
-        f"{portal.url}/api/v1/patient/auth/login",
-        json={"username": "patient1", "password": "demo"},
-        timeout=10,
-    ).json()
+    patient = http_login(portal.url, "patient1", patient=True)
     body = "<b>hi</b><img src=x>"
-    created = requests.post(
-        f"{portal.url}/api/v1/patient/requests",
-        json={
+    created = http_request(
+        portal.url,
+        patient,
+        {
             "kind": "message",
             "subject": "<i>subject</i>",
             "body": body,
             "details": {"category": "other"},
         },
-        headers={"Authorization": f"Bearer {patient['access_token']}"},
-        timeout=10,
-    ).json()["item"]
+    )
     desk = open_desk("frontdesk")
     window = desk.window
     wait_for(qtbot, lambda: desk.services.item(created["id"]) is not None, timeout=15)
@@ -339,40 +316,23 @@ def test_a_sync_does_not_move_the_selection_to_another_item(qtbot, open_desk, po
     window.inbox.select_id(chosen)
     wait_for(qtbot, lambda: window.detail.item is not None and window.detail.item["id"] == chosen)
     # A new patient request arrives and sorts in above it.
-    patient = requests.post(
-        f"{portal.url}/api/v1/patient/auth/login",
-        json={"username": "patient2", "password": "demo"},
-        timeout=10,
-    ).json()
-    created = requests.post(
-        f"{portal.url}/api/v1/patient/requests",
-        json={
+    patient = http_login(portal.url, "patient2", patient=True)
+    created = http_request(
+        portal.url,
+        patient,
+        {
             "kind": "message",
             "subject": "Chest pain",
             "body": "chest pain now",
             "details": {"category": "clinical"},
         },
-        headers={"Authorization": f"Bearer {patient['access_token']}"},
-        timeout=10,
-    ).json()["item"]
+    )
     wait_for(qtbot, lambda: window.model.row_of(created["id"]) >= 0, timeout=15)
     assert window.inbox.selected_id() == chosen
     assert window.detail.item["id"] == chosen
     # Someone else claims the selected item: it leaves "Unassigned", the detail stays on it.
-    token = requests.post(
-        f"{portal.url}/api/v1/auth/login",
-        json={"username": "nurse2", "password": "demo"},
-        timeout=10,
-    ).json()
-    requests.post(
-        f"{portal.url}/api/v1/items/{chosen}/actions",
-        json={"type": "claim"},
-        headers={
-            "Authorization": f"Bearer {token['access_token']}",
-            "Idempotency-Key": str(uuid.uuid4()),
-        },
-        timeout=10,
-    ).raise_for_status()
+    token = http_login(portal.url, "nurse2")
+    http_act(portal.url, token, chosen, {"type": "claim"})
     wait_for(qtbot, lambda: window.model.row_of(chosen) < 0, timeout=15)
     assert window.detail.item["id"] == chosen
     assert window.detail.item["assignee_id"] == token["user"]["id"]
@@ -447,11 +407,7 @@ def test_an_admin_edits_the_policy_and_every_desktop_gets_it(qtbot, open_desk, p
     editor.hours["sat"].setText("09:00-12:00")
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
     wait_for(qtbot, lambda: editor.result() == 1, timeout=15)
-    token = requests.post(
-        f"{portal.url}/api/v1/auth/login",
-        json={"username": "nurse", "password": "demo"},
-        timeout=10,
-    ).json()
+    token = http_login(portal.url, "nurse")
     on_server = requests.get(
         f"{portal.url}/api/v1/policy",
         timeout=10,

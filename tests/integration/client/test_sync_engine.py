@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -15,15 +14,11 @@ from portal_client.engine import Change, State, SyncEngine
 from portal_client.errors import SignInRequired
 from portal_client.sync import Syncer
 from tests.conftest import SMALL_ITEMS
-from tests.helpers import find_item, served
+from tests.helpers import find_item, http_act, http_login, http_request, served
 
 
 def server_item(portal, item_id: str) -> dict:
-    token = requests.post(
-        f"{portal.url}/api/v1/auth/login",
-        json={"username": "admin", "password": "demo"},
-        timeout=10,
-    ).json()
+    token = http_login(portal.url, "admin")
     return requests.get(
         f"{portal.url}/api/v1/items/{item_id}",
         timeout=10,
@@ -32,22 +27,7 @@ def server_item(portal, item_id: str) -> dict:
 
 
 def other_staff_acts(portal, username: str, item_id: str, body: dict) -> dict:
-    token = requests.post(
-        f"{portal.url}/api/v1/auth/login",
-        json={"username": username, "password": "demo"},
-        timeout=10,
-    ).json()
-    reply = requests.post(
-        f"{portal.url}/api/v1/items/{item_id}/actions",
-        json=body,
-        timeout=10,
-        headers={
-            "Authorization": f"Bearer {token['access_token']}",
-            "Idempotency-Key": str(uuid.uuid4()),
-        },
-    )
-    assert reply.status_code == 200, reply.text
-    return reply.json()["item"]
+    return http_act(portal.url, http_login(portal.url, username), item_id, body)
 
 
 def syncer(signed) -> Syncer:
@@ -257,22 +237,17 @@ def test_engine_sees_a_new_patient_request_through_events(portal, desk) -> None:
         deadline = time.monotonic() + 10
         while engine.status.events_available is not True and time.monotonic() < deadline:
             time.sleep(0.05)
-        patient = requests.post(
-            f"{portal.url}/api/v1/patient/auth/login",
-            json={"username": "patient1", "password": "demo"},
-            timeout=10,
-        ).json()
-        created = requests.post(
-            f"{portal.url}/api/v1/patient/requests",
-            json={
+        patient = http_login(portal.url, "patient1", patient=True)
+        created = http_request(
+            portal.url,
+            patient,
+            {
                 "kind": "message",
                 "subject": "New",
                 "body": "Hello",
                 "details": {"category": "other"},
             },
-            headers={"Authorization": f"Bearer {patient['access_token']}"},
-            timeout=10,
-        ).json()["item"]
+        )
         deadline = time.monotonic() + 10
         while nurse.cache.item(created["id"]) is None and time.monotonic() < deadline:
             time.sleep(0.05)
