@@ -194,5 +194,21 @@ def run_gui(args: argparse.Namespace) -> int:
         print("starting the demo practice…", file=sys.stderr)
         demo.start()
     desktop = DesktopApp(qapp, demo=demo, data_dir=args.data_dir)
+    _quit_on_signals(qapp)
     desktop.start()
     return int(qapp.exec())
+
+
+def _quit_on_signals(qapp: QApplication) -> None:
+    """Ctrl+C in the terminal (or a service stop) quits cleanly: the layout is saved, the
+    engine stopped, the cache closed and a demo's temporary folder removed."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_args: qapp.quit())
+    # Python only runs signal handlers between bytecodes: wake it now and then.
+    waker = QTimer(qapp)
+    waker.timeout.connect(lambda: None)
+    waker.start(250)
