@@ -65,6 +65,7 @@ class Cache:
         self.report = report
         self._clock: Callable[[dict[str, Any]], InboxClock] | None = None
         self.calendar: BusinessCalendar | None = None
+        self.generation = 0
 
     # ---- opening -----------------------------------------------------------------------------
 
@@ -154,10 +155,13 @@ class Cache:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(cache_write=True)
-            with conn.begin():
-                yield conn
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(cache_write=True)
+                with conn.begin():
+                    yield conn
+        finally:
+            self.generation += 1  # readers' memos of earlier answers are now stale
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

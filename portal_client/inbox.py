@@ -7,6 +7,7 @@ gets an ordered list of ids and fetches compact rows only for what it paints.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -165,16 +166,30 @@ def build_ids_sql(filter_: InboxFilter, me: str) -> tuple[str, dict[str, Any]]:
 class Inbox:
     """Reads for the inbox (safe on any thread: each call is one short read transaction)."""
 
+    MEMO_SIZE = 8
+
     def __init__(self, cache: Cache, me: str) -> None:
         self.cache = cache
         self.me = me
+        # Recent answers, so deleting search text or unticking a chip returns at once. Valid
+        # while the cache is unchanged and for 30 s (the default order compares with now).
+        self._memo: dict[tuple[Any, ...], list[str]] = {}
 
     def ids(self, filter_: InboxFilter) -> list[str]:
         """Ids in display order for this queue, filters and search (covering index or FTS)."""
+        key = (filter_, self.cache.generation, int(time.time() // 30))
+        memo = self._memo.get(key)
+        if memo is not None:
+            return list(memo)
         sql, params = build_ids_sql(filter_, self.me)
         with self.cache.read() as conn:
             cursor = conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
-            return [row[0] for row in cursor.fetchall()]
+            ids = [row[0] for row in cursor.fetchall()]
+        self._memo = {k: v for k, v in self._memo.items() if k[1:] == key[1:]}
+        if len(self._memo) >= self.MEMO_SIZE:
+            self._memo.pop(next(iter(self._memo)))
+        self._memo[key] = ids
+        return list(ids)
 
     def rows(self, ids: list[str]) -> dict[str, InboxRow]:
         if not ids:
