@@ -28,11 +28,11 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.sync_throughput import serve  # noqa: E402
 from portal_client.cache import Cache  # noqa: E402
 from portal_client.credentials import CredentialStore  # noqa: E402
 from portal_client.engine import SyncEngine  # noqa: E402
 from portal_client.session import sign_in  # noqa: E402
+from tests.helpers import portal_process  # noqa: E402
 from tests.support.keyrings import MemoryKeyring  # noqa: E402
 
 
@@ -155,8 +155,7 @@ def main() -> None:
         folder = Path(folder_name)
         url = args.database or f"sqlite:///{folder}/server.sqlite3"
         print(f"seeded {args.items} items in {seed_elsewhere(url, args.items):.1f} s")
-        proc, base = serve(url)
-        try:
+        with portal_process(url, capture=False) as base:
             # Full and incremental sync first, in a fresh process, so peak RSS is theirs.
             before = rss_mb()
             signed = sign_in(
@@ -213,9 +212,6 @@ def main() -> None:
                 f"ours runs at {floor / ours:.2f} of the floor's speed"
             )
             del pages
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,6 @@ one keep-alive client, and prints items/s, pages/s and MB/s. Run by hand; not pa
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from portal_api import schema  # noqa: E402
 from portal_api.db import Database, create_db_engine  # noqa: E402
 from portal_api.seed import seed_demo  # noqa: E402
-from tests.helpers import free_port  # noqa: E402
+from tests.helpers import portal_process  # noqa: E402
 
 
 def seed(url: str, items: int) -> float:
@@ -37,35 +35,6 @@ def seed(url: str, items: int) -> float:
     )
     engine.dispose()
     return time.perf_counter() - started
-
-
-def serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "PORTAL_API_PASSWORD_PROFILE": "fast"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "portal_api",
-            "serve",
-            "--port",
-            str(port),
-            "--database",
-            url,
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).ok:
-                return proc, base
-        except requests.RequestException:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def full_sync(base: str, limit: int) -> tuple[int, int, int, float]:
@@ -104,8 +73,7 @@ def main() -> None:
         url = args.database or f"sqlite:///{folder}/bench.sqlite3"
         seconds = seed(url, args.items)
         print(f"seeded {args.items} items in {seconds:.1f} s ({url.split(':')[0]})")
-        proc, base = serve(url)
-        try:
+        with portal_process(url, capture=False) as base:
             for run in range(1, args.runs + 1):
                 items, pages, size, elapsed = full_sync(base, args.limit)
                 print(
@@ -114,9 +82,6 @@ def main() -> None:
                     f"{pages / elapsed:.1f} pages/s, {size / elapsed / 1e6:.1f} MB/s "
                     f"({size / items:,.0f} bytes/item)"
                 )
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -291,6 +291,7 @@ class Alerts:
         self.seen: list[str] = list(json.loads(raw)) if raw else []
 
     def due(self) -> list[Alert]:
+        """Fresh alerts (read only; `mark_shown` records them)."""
         params: dict[str, Any] = {"me": self.me, "queue": self.queue, "now": _now_text()}
         sql = ALERT_SQL if self.queue else ALERT_SQL_MINE_ONLY
         with self.cache.read() as conn:
@@ -299,8 +300,10 @@ class Alerts:
         fresh = [Alert(*row) for row in rows]
         return [alert for alert in fresh if alert_key(alert) not in seen]
 
-    def mark_shown(self, alerts: list[Alert]) -> None:
-        if not alerts:
-            return
+    def note_shown(self, alerts: list[Alert]) -> None:
+        """Remember alerts as shown, in memory (so the next check skips them at once)."""
         self.seen = (self.seen + [alert_key(a) for a in alerts])[-self.MEMORY :]
+
+    def persist(self) -> None:
+        """Keep what was shown across restarts (a cache write: call from a worker)."""
         self.cache.set_meta(alerted=json.dumps(self.seen))

@@ -211,3 +211,81 @@ def http_request(base_url: str, tokens: dict[str, Any], body: dict[str, Any]) ->
     )
     reply.raise_for_status()
     return dict(reply.json()["item"])
+
+
+def wait_until(condition: Any, timeout: float = 10.0, interval: float = 0.05) -> bool:
+    """Poll a condition that no signal announces (threads, other processes); the one place
+    tests outside Qt wait. Returns whether it became true in time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
+def http_item(base_url: str, item_id: str) -> dict[str, Any]:
+    """The item as the server has it now (read as the administrator)."""
+    import requests
+
+    tokens = http_login(base_url, "admin")
+    reply = requests.get(
+        f"{base_url}/api/v1/items/{item_id}",
+        timeout=10,
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    reply.raise_for_status()
+    return dict(reply.json()["item"])
+
+
+@contextmanager
+def portal_process(database_url: str, *, capture: bool = True) -> Iterator[str]:
+    """`portal-api serve` in its own process on a free loopback port; yields its base URL."""
+    import os
+    import subprocess
+    import sys
+
+    import requests
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "portal_api",
+            "serve",
+            "--port",
+            str(port),
+            "--database",
+            database_url,
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, "PORTAL_API_PASSWORD_PROFILE": "fast"},
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.STDOUT if capture else None,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            return True  # exited: reported below
+        try:
+            return requests.get(f"{url}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        if not wait_until(healthy, timeout=30, interval=0.1) or proc.poll() is not None:
+            output = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"server did not start: {output[-2000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -222,7 +222,9 @@ class MainWindow(QMainWindow):
             )
         if len(fresh) > 5:
             self.notify("More items need attention", f"{len(fresh) - 5} more at risk or overdue")
-        alerts.mark_shown(fresh)
+        if fresh:
+            alerts.note_shown(fresh)
+            self.services.ops.write(alerts.persist)  # a cache write: not on the GUI thread
 
     def notify(self, title: str, text: str) -> None:
         """The tray shows it where there is one; the status bar otherwise. Plain text only."""

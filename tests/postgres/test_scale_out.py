@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import requests
@@ -17,55 +13,9 @@ import requests
 from portal_api.db import Database, create_db_engine
 from portal_api.seed import seed_demo
 from tests.conftest import PostgresServer
-from tests.helpers import SseReader, free_port
+from tests.helpers import SseReader, portal_process
 
 pytestmark = pytest.mark.postgres
-
-
-@contextmanager
-def server_process(database_url: str) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "PORTAL_API_PASSWORD_PROFILE": "fast"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "portal_api",
-            "serve",
-            "--port",
-            str(port),
-            "--database",
-            database_url,
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                output = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"server did not start: {output[-2000:]}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def test_a_change_through_one_process_is_announced_by_the_others(
@@ -75,7 +25,7 @@ def test_a_change_through_one_process_is_announced_by_the_others(
     engine = create_db_engine(url)
     seed_demo(Database(engine), patients=10, items=20, password_profile="fast")
     engine.dispose()
-    with server_process(url) as first, server_process(url) as second:
+    with portal_process(url) as first, portal_process(url) as second:
         token = requests.post(
             f"{second}/api/v1/auth/login",
             json={"username": "nurse", "password": "demo"},

@@ -7,19 +7,14 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication
 
 from portal_client.inbox import InboxFilter
-from tests.helpers import find_item, http_act, http_login, http_request
+from tests.helpers import find_item, http_act, http_item, http_login, http_request
 from tests.ui.conftest import wait_for
 from ui.inbox_model import COLUMNS, ID_ROLE, InboxModel
 from ui.widgets import PlainLabel
 
 
 def server_item(portal, item_id: str) -> dict:
-    token = http_login(portal.url, "admin")
-    return requests.get(
-        f"{portal.url}/api/v1/items/{item_id}",
-        timeout=10,
-        headers={"Authorization": f"Bearer {token['access_token']}"},
-    ).json()["item"]
+    return http_item(portal.url, item_id)
 
 
 def column_values(window, column: int) -> list[str]:
@@ -363,6 +358,10 @@ def test_at_risk_and_overdue_notices_only_for_my_items_and_once(qtbot, open_desk
     assert "first response" in text
     window.check_alerts()
     assert len(window.shown_notices) == 1  # once per item, clock and state
+    from portal_client.inbox import Alerts
+
+    desk.services.ops.drain()  # remembered across restarts too
+    assert Alerts(cache, desk.services.user.id, "nurse").due() == []
 
 
 def test_the_sla_report_window_shows_groups_breaches_and_exports_csv(qtbot, open_desk) -> None:

@@ -37,20 +37,39 @@ def cli(*args: str, stdin: str = "", data_dir: Path) -> subprocess.CompletedProc
     )
 
 
-def start_cli(*args: str, stdin: str = "", data_dir: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "desktop", *args, "--data-dir", str(data_dir)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env=dict(os.environ),
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(stdin)
-    proc.stdin.close()
-    return proc
+def sync_args(server: str, *extra: str) -> tuple[str, ...]:
+    """`portal-triage sync` as a nurse with the password on stdin (every run signs in)."""
+    return ("sync", "--server", server, "--username", "nurse", "--once", "--password-stdin", *extra)
+
+
+def kill_at_random(
+    args: tuple[str, ...],
+    data_dir: Path,
+    rng: random.Random,
+    runs: int,
+    window: tuple[float, float],
+) -> int:
+    """Start the CLI `runs` times and SIGKILL it after a random delay; return the kills."""
+    kills = 0
+    for _ in range(runs):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "desktop", *args, "--data-dir", str(data_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=ROOT,
+            env=dict(os.environ),
+        )
+        assert proc.stdin is not None
+        proc.stdin.write("demo\n")
+        proc.stdin.close()
+        time.sleep(rng.uniform(*window))  # a random moment: the point of the test
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=30)
+    return kills
 
 
 def test_sync_once_and_status_print_json(portal, tmp_path: Path) -> None:
@@ -142,10 +161,10 @@ def test_killed_during_a_large_sync_recovers_to_the_exact_state(big_portal, tmp_
     url, db = big_portal
     data = tmp_path / "data"
     rng = random.Random(1234)
-    args = ("sync", "--server", url, "--username", "nurse", "--once", "--page-limit", "50")
-    first = cli(
-        *args[:-2], "--password-stdin", "--page-limit", "50", stdin="demo\n", data_dir=data
-    )  # signs in and syncs fully once
+    # A password each run: a kill between the server rotating the refresh token and the client
+    # saving the new one would (rightly) end the session; that is not what this tests.
+    args = sync_args(url, "--page-limit", "50")
+    first = cli(*args, stdin="demo\n", data_dir=data)  # signs in and syncs fully once
     assert first.returncode == 0, first.stderr
     # Make everything change again so the next syncs have a lot to do, then kill them.
     with db.write() as session:
@@ -159,16 +178,7 @@ def test_killed_during_a_large_sync_recovers_to_the_exact_state(big_portal, tmp_
                 .where(Item.id == item_id)
                 .values(change_txid=position.txid, change_seq=position.seq)
             )
-    kills = 0
-    for _ in range(4):
-        proc = start_cli(*args, stdin="demo\n", data_dir=data)
-        time.sleep(rng.uniform(0.3, 1.5))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait(timeout=30)
-        proc.stdout.close()
-        proc.stderr.close()
+    kills = kill_at_random(args, data, rng, runs=4, window=(0.3, 1.5))
     assert kills >= 1
     final = cli(*args, stdin="demo\n", data_dir=data)
     assert final.returncode == 0, final.stderr
@@ -189,17 +199,7 @@ def test_killed_during_outbox_delivery_applies_each_action_exactly_once(
     proxy = FaultProxy(url)
     data = tmp_path / "data"
     try:
-        first = cli(
-            "sync",
-            "--server",
-            proxy.url,
-            "--username",
-            "nurse",
-            "--password-stdin",
-            "--once",
-            stdin="demo\n",
-            data_dir=data,
-        )
+        first = cli(*sync_args(proxy.url), stdin="demo\n", data_dir=data)
         assert first.returncode == 0, first.stderr
         cache = open_cache(proxy.url, "nurse", CredentialStore(proxy.url), data, create_key=False)
         with db.read() as session:
@@ -212,36 +212,9 @@ def test_killed_during_outbox_delivery_applies_each_action_exactly_once(
         # Each action answers slowly, so kills land mid-delivery (before, during, after).
         proxy.fail("/api/v1/items/", *["slow:0.15"] * 200)
         rng = random.Random(99)
-        for _ in range(6):
-            proc = start_cli(
-                "sync",
-                "--server",
-                proxy.url,
-                "--username",
-                "nurse",
-                "--once",
-                "--password-stdin",
-                stdin="demo\n",
-                data_dir=data,
-            )
-            time.sleep(rng.uniform(0.2, 1.2))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            proc.stdout.close()
-            proc.stderr.close()
+        kill_at_random(sync_args(proxy.url), data, rng, runs=6, window=(0.2, 1.2))
         proxy.heal()
-        final = cli(
-            "sync",
-            "--server",
-            proxy.url,
-            "--username",
-            "nurse",
-            "--once",
-            "--password-stdin",
-            stdin="demo\n",
-            data_dir=data,
-        )
+        final = cli(*sync_args(proxy.url), stdin="demo\n", data_dir=data)
         assert final.returncode == 0, final.stderr
         summary = json.loads(final.stdout)
         assert summary["pending_actions"] == 0

@@ -14,16 +14,19 @@ from portal_client.engine import Change, State, SyncEngine
 from portal_client.errors import SignInRequired
 from portal_client.sync import Syncer
 from tests.conftest import SMALL_ITEMS
-from tests.helpers import find_item, http_act, http_login, http_request, served
+from tests.helpers import (
+    find_item,
+    http_act,
+    http_item,
+    http_login,
+    http_request,
+    served,
+    wait_until,
+)
 
 
 def server_item(portal, item_id: str) -> dict:
-    token = http_login(portal.url, "admin")
-    return requests.get(
-        f"{portal.url}/api/v1/items/{item_id}",
-        timeout=10,
-        headers={"Authorization": f"Bearer {token['access_token']}"},
-    ).json()["item"]
+    return http_item(portal.url, item_id)
 
 
 def other_staff_acts(portal, username: str, item_id: str, body: dict) -> dict:
@@ -234,9 +237,7 @@ def test_engine_sees_a_new_patient_request_through_events(portal, desk) -> None:
     engine.start()
     try:
         assert engine.wait_for_cycle(0, timeout=20)
-        deadline = time.monotonic() + 10
-        while engine.status.events_available is not True and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_until(lambda: engine.status.events_available is True)
         patient = http_login(portal.url, "patient1", patient=True)
         created = http_request(
             portal.url,
@@ -248,10 +249,7 @@ def test_engine_sees_a_new_patient_request_through_events(portal, desk) -> None:
                 "details": {"category": "other"},
             },
         )
-        deadline = time.monotonic() + 10
-        while nurse.cache.item(created["id"]) is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert nurse.cache.item(created["id"]) is not None
+        assert wait_until(lambda: nurse.cache.item(created["id"]) is not None)
         assert engine.status.state is State.ONLINE
         assert any(c.kind == "items" and created["id"] in c.ids for c in changes)
     finally:
