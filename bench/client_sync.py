@@ -92,7 +92,7 @@ def apply_ours(pages: list[bytes], folder: Path) -> tuple[int, float]:
     items = 0
     started = time.perf_counter()
     for raw in pages:
-        items += len(cache.apply_page(json.loads(raw)))
+        items += len(cache.feed.apply_page(json.loads(raw)))
     elapsed = time.perf_counter() - started
     cache.close()
     return items, elapsed
@@ -182,7 +182,7 @@ def main() -> None:
                 json={"username": "doctor", "password": "demo"},
                 timeout=30,
             ).json()["access_token"]
-            ids = list(signed.cache.server_versions())[:100]
+            ids = list(signed.cache.queries.server_versions())[:100]
             http = requests.Session()
             for item_id in ids:
                 http.post(
@@ -199,7 +199,7 @@ def main() -> None:
             elapsed = (time.perf_counter() - started) * 1000
             print(
                 f"3. incremental sync: {summary['pulled_items']} changed items on top of "
-                f"{signed.cache.counts()['items']} in {elapsed:.0f} ms"
+                f"{signed.cache.queries.counts()['items']} in {elapsed:.0f} ms"
             )
             signed.cache.close()
             pages = fetch_pages(base, args.limit)

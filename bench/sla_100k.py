@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from portal_api.seed.data import demo_policy  # noqa: E402
-from portal_client.sla import BusinessCalendar, item_clocks  # noqa: E402
+from triage_core.calendar import BusinessCalendar  # noqa: E402
+from triage_core.clocks import item_clocks  # noqa: E402
 
 
 def iso(moment: datetime) -> str:

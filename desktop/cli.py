@@ -1,14 +1,17 @@
-"""`portal-triage`: the desktop app's command line (diagnostics today; the app lands later)."""
+"""`portal-triage`: the desktop app (`--demo` for the built-in practice) and its diagnostics."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-__version__ = "0.1.0"
+from triage_core.version import __version__
+
+DESKTOP_PACKAGES = ("PySide6", "requests", "keyring", "sqlcipher3", "sqlalchemy", "platformdirs")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,6 +29,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where the local cache lives (default: the user data folder)",
     )
     sub = parser.add_subparsers(dest="command")
+    missing = [name for name in DESKTOP_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        print(
+            f"portal-triage: the desktop's packages are not installed ({', '.join(missing)}): "
+            "pip install 'triage-desk[desktop]'",
+            file=sys.stderr,
+        )
+        return 2
     from portal_client import diagnostics
 
     diagnostics.add_commands(sub)

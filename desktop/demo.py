@@ -44,6 +44,22 @@ class DemoKeyring(KeyringBackend):
             raise PasswordDeleteError(username)
 
 
+def demo_available() -> str | None:
+    """None when the demo can run here; else what to install (the desktop alone does not
+    bring the portal service, which the demo runs inside the app)."""
+    import importlib.util
+
+    missing = [
+        name for name in ("fastapi", "uvicorn", "alembic") if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        return (
+            "demo mode runs the portal service inside the app and needs its packages "
+            f"({', '.join(missing)} missing): pip install 'triage-desk[demo]'"
+        )
+    return None
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,10 +1,12 @@
-"""What the widgets may ask of the desktop: reads of the cache, and actions (queued through the
-serial write worker, never on the GUI thread)."""
+"""What the widgets may ask of the desktop. Every cache read runs on a read worker and every write
+on the write lane; answers come back on the GUI thread through the callbacks given. What the
+GUI thread itself may hold is plain data: the reference snapshot (staff, policy, calendar) and
+the engine's status."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,58 @@ from typing import Any
 from portal_client.api import User
 from portal_client.cache import Cache
 from portal_client.engine import State, SyncEngine
-from portal_client.inbox import Alerts, Inbox, InboxRow
-from portal_client.sla import describe_left
+from portal_client.inbox import Alert, Alerts, Inbox, InboxFilter, InboxPage, InboxRow
 from portal_client.sla_report import Report, build_report
+from triage_core.calendar import BusinessCalendar
 
 from .bridge import EngineBridge
 from .ops import Operations
+
+FIRST_ROWS = 100  # rows fetched with a view's first window: a screenful and then some
+
+Callback = Callable[[Any], None]
+Failure = Callable[[Exception], None]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Staff list and practice policy as last synced: small, read once per change."""
+
+    staff: tuple[dict[str, Any], ...] = ()
+    policy: dict[str, Any] = field(default_factory=dict)
+    calendar: BusinessCalendar | None = None
+
+    @property
+    def staff_names(self) -> dict[str, str]:
+        return {member["id"]: member["display_name"] for member in self.staff}
+
+
+@dataclass(frozen=True)
+class ViewAnswer:
+    filter: InboxFilter
+    page: InboxPage
+    rows: dict[str, InboxRow]
+
+
+def view_answer(inbox: Inbox, filter_: InboxFilter) -> ViewAnswer:
+    """The view's size, its first window of ids and the rows of its first screen (a worker's
+    job: this is what one keystroke in the search box costs)."""
+    page = inbox.page(filter_)
+    return ViewAnswer(filter_, page, inbox.rows(page.ids[:FIRST_ROWS]))
+
+
+@dataclass(frozen=True)
+class ItemAnswer:
+    item_id: str
+    item: dict[str, Any] | None
+    patient: dict[str, Any] | None
+    notice: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Counts:
+    queues: dict[str, dict[str, int]]
+    urgent_new: int
 
 
 @dataclass
@@ -29,56 +77,146 @@ class DeskServices:
     ops: Operations
     inbox: Inbox
     server: str
+    alerts: Alerts
+    reference: Reference = field(default_factory=Reference)
     sign_out: Callable[[], None] | None = None
-    alerts: Alerts | None = None
+    closed: bool = False
 
-    def describe_clock(self, row: InboxRow) -> tuple[str, str]:
-        """Words and state for the inbox's time-left column, as of now."""
-        return describe_left(
-            row.due_at,
-            row.risk_at,
-            row.clock,
-            bool(row.clock_business),
-            datetime.now(UTC),
-            self.cache.calendar,
-        )
+    def close(self) -> None:
+        """The window is going: nothing more reaches it (engine notices, answers in flight)."""
+        self.closed = True
+        self.bridge.blockSignals(True)
+
+    def _to_window(self, callback: Callable[[Any], None] | None) -> Callable[[Any], None] | None:
+        """The callback, unless the window has gone by the time the answer arrives."""
+        if callback is None:
+            return None
+
+        def deliver(result: Any) -> None:
+            if not self.closed:
+                callback(result)
+
+        return deliver
+
+    def _read(
+        self,
+        what: str,
+        work: Callable[[], Any],
+        on_done: Callback,
+        on_failure: Failure | None = None,
+    ) -> None:
+        if not self.closed:
+            self.ops.read(what, work, self._to_window(on_done), self._to_window(on_failure))
+
+    def _write(
+        self,
+        what: str,
+        work: Callable[[], Any],
+        on_done: Callback | None = None,
+        on_failure: Failure | None = None,
+    ) -> None:
+        """Writes go ahead even when the window has gone; only their answers are dropped."""
+        self.ops.write(what, work, self._to_window(on_done), self._to_window(on_failure))
+
+    # ---- reads (on a worker; answers on the GUI thread) -------------------------------------
+
+    def load_reference(self, on_done: Callback) -> None:
+        def work() -> Reference:
+            return Reference(
+                tuple(self.cache.queries.staff()),
+                self.cache.policy() or {},
+                self.cache.clock_policy.calendar,
+            )
+
+        def done(reference: Reference) -> None:
+            self.reference = reference
+            on_done(reference)
+
+        self._read("loading the staff list and policy", work, done)
+
+    def load_view(self, filter_: InboxFilter, on_done: Callback) -> None:
+        self._read("loading the inbox", lambda: view_answer(self.inbox, filter_), on_done)
+
+    def load_window(self, filter_: InboxFilter, offset: int, on_done: Callback) -> None:
+        self._read("loading more of the inbox", lambda: self.inbox.page(filter_, offset), on_done)
+
+    def load_rows(self, ids: list[str], on_done: Callback) -> None:
+        self._read("loading inbox rows", lambda: self.inbox.rows(ids), on_done)
+
+    def load_counts(self, on_done: Callback) -> None:
+        def work() -> Counts:
+            return Counts(self.inbox.counts(), self.cache.queries.urgent_new())
+
+        self._read("counting the queues", work, on_done)
+
+    def load_item(self, item_id: str, on_done: Callback) -> None:
+        def work() -> ItemAnswer:
+            item = self.cache.queries.item(item_id)
+            patient = self.cache.queries.patient(item["patient_id"]) if item else None
+            return ItemAnswer(item_id, item, patient, self.cache.outbox.latest_notice(item_id))
+
+        self._read("opening the item", work, on_done)
+
+    def check_alerts(self, on_done: Callback) -> None:
+        def work() -> list[Alert]:
+            return self.alerts.due()
+
+        self._read("checking response clocks", work, on_done)
+
+    def remember_alerts(self, alerts: list[Alert]) -> None:
+        self.alerts.note_shown(alerts)
+        self._write("remembering notices shown", self.alerts.persist)
 
     def sla_report(
         self,
         start: date,
         end: date,
         grouping: str,
-        on_done: Callable[[Report], None],
-        on_failure: Callable[[Exception], None] | None = None,
+        on_done: Callback,
+        on_failure: Failure | None = None,
     ) -> None:
         """Build the SLA report from the cache on a read worker (works offline)."""
-        policy = self.policy()
-        calendar = self.cache.calendar
+        reference = self.reference
 
         def work() -> Report:
-            if calendar is None or not policy:
+            if reference.calendar is None or not reference.policy:
                 raise ValueError("the practice policy has not been synced yet")
             return build_report(
-                self.cache.all_items(),
-                policy,
-                calendar,
+                self.cache.queries.all_items(),
+                reference.policy,
+                reference.calendar,
                 start=start,
                 end=end,
                 grouping=grouping,
                 now=datetime.now(UTC),
-                staff_names=self.staff_names(),
+                staff_names=reference.staff_names,
             )
 
-        self.ops.read(work, on_success=on_done, on_failure=on_failure)
+        self._read("making the SLA report", work, on_done, on_failure)
 
-    def save_policy(
+    # ---- writes (in order, on the write lane) ------------------------------------------------
+
+    def act(
         self,
-        policy: dict[str, Any],
-        on_saved: Callable[[dict[str, Any]], None],
-        on_failed: Callable[[Exception], None],
+        item_id: str,
+        action: dict[str, Any],
+        *,
+        if_match: int | None = None,
+        on_failure: Failure | None = None,
     ) -> None:
-        """PUT /policy on the write worker (its own connection), then use it here at once;
-        other desktops pick it up at their next sync."""
+        """Queue an action: shown at once (optimistic), confirmed by the sync."""
+        self._write(
+            "saving your action on this computer",
+            lambda: self.engine.enqueue(item_id, action, if_match=if_match),
+            on_failure=on_failure,
+        )
+
+    def dismiss_notice(self, notice_id: int) -> None:
+        self._write("dismissing the notice", lambda: self.engine.dismiss_notice(notice_id))
+
+    def save_policy(self, policy: dict[str, Any], on_saved: Callback, on_failed: Failure) -> None:
+        """PUT /policy on the write lane (its own connection), then use it here at once; other
+        desktops pick it up at their next sync."""
         api = self.engine.api.sibling()
 
         def work() -> dict[str, Any]:
@@ -89,45 +227,13 @@ class DeskServices:
             self.cache.set_policy(saved)
             return saved
 
-        self.ops.write(work, on_success=on_saved, on_failure=on_failed)
+        self._write("saving the practice policy", work, on_saved, on_failed)
 
-    def write_text(
-        self, path: str, text: str, on_failure: Callable[[Exception], None] | None = None
-    ) -> None:
-        self.ops.write(lambda: Path(path).write_text(text, encoding="utf-8"), on_failure=on_failure)
-
-    def item(self, item_id: str) -> dict[str, Any] | None:
-        return self.cache.item(item_id)
-
-    def patient(self, patient_id: str) -> dict[str, Any] | None:
-        return self.inbox.patient(patient_id)
-
-    def staff_names(self) -> dict[str, str]:
-        return self.cache.staff_names()
-
-    def policy(self) -> dict[str, Any]:
-        return self.cache.policy() or {}
-
-    def notices(self) -> list[dict[str, Any]]:
-        return self.cache.notices()
-
-    def dismiss_notice(self, notice_id: int) -> None:
-        self.ops.write(
-            lambda: self.cache.dismiss_notice(notice_id),
-            on_success=lambda _r: self.bridge.notices_changed.emit(),
-        )
-
-    def act(
-        self,
-        item_id: str,
-        action: dict[str, Any],
-        *,
-        if_match: int | None = None,
-        on_failure: Callable[[Exception], None] | None = None,
-    ) -> None:
-        """Queue an action: shown at once (optimistic), confirmed by the sync."""
-        self.ops.write(
-            lambda: self.engine.enqueue(item_id, action, if_match=if_match), on_failure=on_failure
+    def write_text(self, path: str, text: str, on_failure: Failure | None = None) -> None:
+        self._write(
+            "writing the file",
+            lambda: Path(path).write_text(text, encoding="utf-8"),
+            on_failure=on_failure,
         )
 
     @property

@@ -14,29 +14,30 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from triage_core import permissions
+from triage_core.actions import Action, ActionInvalid, Assign, from_wire
+from triage_core.permissions import Actor, Decision
+from triage_core.state_machine import FREE_TEXT_KEYS, plain_data, transition
+
 from . import audit
 from .auth import Principal
 from .db import Database, rows_affected
-from .errors import ApiError, forbidden, invalid, not_found, validation_details
-from .items import add_entry, item_dict, load_entries, mark_changed
-from .models import IdempotencyRecord, Item, Staff, rfc3339, utcnow
-from .schemas import Action, ItemOut
+from .errors import ApiError, invalid, not_found
+from .items import add_entry, item_dict, item_state, load_entries, mark_changed
+from .models import IdempotencyRecord, Item, Staff, utcnow
+from .schemas import ItemOut
 
-ACTION_ADAPTER: TypeAdapter[Any] = TypeAdapter(Action)
 ITEM_ADAPTER: TypeAdapter[ItemOut] = TypeAdapter(ItemOut)
-CLOSED = ("done", "cancelled")
-ALLOWED_ON_CLOSED = ("reopen", "note")
 MAX_KEY_LENGTH = 200
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
-
-QUEUE_NAMES = {"front_desk": "front desk", "nursing": "nursing", "clinician": "clinician"}
 
 
 @dataclass(frozen=True)
@@ -177,25 +178,46 @@ class ActionService:
         if_match: str | None,
         ip: str | None,
     ) -> dict[str, Any]:
+        """The core decides (fit, role, state) and says what changes; this applies it to the
+        row, in the contract's order of refusals: 422, 403, 412, 409."""
         item = session.get(Item, item_id, with_for_update=True)
         if item is None:
             raise not_found()
         action = parse_action(raw_body)
-        check_fit(session, item, action)
-        if action.type == "refill_decision" and principal.role != "clinician":
-            raise forbidden("Only a clinician can approve, deny or modify a refill.")
+        state = item_state(item)
+        actor = Actor(principal.id, principal.role or "")
+        refuse(permissions.fits(state, action), session, item)
+        if isinstance(action, Assign):
+            staff = session.get(Staff, action.assignee_id)
+            if staff is None or not staff.active:
+                raise invalid("The assignee is not an active staff member.")
+        refuse(permissions.role_allows(actor, action), session, item)
         check_if_match(session, item, if_match)
-        check_state(session, item, principal, action)
+        refuse(permissions.state_allows(actor, state, action), session, item)
         now = utcnow()
-        event_body, event_data = apply_action(session, item, principal, action, now)
+        change = transition(state, action, actor, now)
+        for name, value in change.changes.items():
+            setattr(item, name, column_value(value))
+        event_data = plain_data(change.event.data)
+        if change.entry is not None:
+            written = add_entry(
+                session,
+                item,
+                type=change.entry.type.value,
+                author_kind="staff",
+                author_id=principal.id,
+                body=change.entry.body,
+                at=now,
+            )
+            event_data["entry_id"] = written.id
         add_entry(
             session,
             item,
-            type="event",
+            type=change.event.type.value,
             author_kind="staff",
             author_id=principal.id,
-            body=event_body,
-            data={"action": action.type, **event_data},
+            body=change.event.body,
+            data=event_data,
             at=now,
         )
         mark_changed(session, item, now)
@@ -203,7 +225,7 @@ class ActionService:
             session,
             actor_kind="staff",
             actor_id=principal.id,
-            action=f"item.{action.type}",
+            action=f"item.{action.TYPE}",
             item_id=item.id,
             patient_id=item.patient_id,
             ip=ip,
@@ -213,48 +235,37 @@ class ActionService:
         return {"item": json_item(item, session)}
 
 
+def column_value(value: Any) -> Any:
+    """Enums go to the database as their plain wire strings."""
+    return value.value if isinstance(value, Enum) else value
+
+
 def _audit_detail(event_data: dict[str, Any]) -> dict[str, Any]:
     """What the audit keeps of an action: identifiers and choices, never free text."""
-    return {k: v for k, v in event_data.items() if k not in ("note", "resolution", "body")}
+    return {k: v for k, v in event_data.items() if k not in FREE_TEXT_KEYS and k != "action"}
 
 
-def parse_action(raw_body: bytes) -> Any:
+def parse_action(raw_body: bytes) -> Action:
     try:
         data = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "malformed", "The request body is not valid JSON.") from None
-    if not isinstance(data, dict) or "type" not in data:
-        raise invalid("The body must be a JSON object with a 'type'.")
     try:
-        return ACTION_ADAPTER.validate_python(data)
-    except ValidationError as exc:
-        raise invalid(
-            f"The '{data.get('type')}' action is not valid.",
-            {"errors": validation_details(list(exc.errors()))},
-        ) from None
+        return from_wire(data)
+    except ActionInvalid as exc:
+        raise invalid(exc.message, {"errors": exc.problems} if exc.problems else None) from None
 
 
-def check_fit(session: Session, item: Item, action: Any) -> None:
-    if action.type == "refill_decision" and item.kind != "refill":
-        raise invalid("A refill decision applies to refill requests only.")
-    if action.type == "appointment_decision" and item.kind != "appointment":
-        raise invalid("An appointment decision applies to appointment requests only.")
-    if (
-        action.type == "refill_decision"
-        and action.outcome == "modified"
-        and (action.quantity is None and action.refills is None)
-    ):
-        raise invalid("A modified refill needs a quantity or a number of refills.")
-    if action.type == "appointment_decision" and action.outcome == "confirmed":
-        change = (item.details or {}).get("change")
-        if change != "cancel" and action.starts_at is None:
-            raise invalid("Confirming an appointment needs its new time (starts_at).")
-        if action.starts_at is not None and action.starts_at.tzinfo is None:
-            raise invalid("starts_at needs a time zone (use Z for UTC).")
-    if action.type == "assign":
-        staff = session.get(Staff, action.assignee_id)
-        if staff is None or not staff.active:
-            raise invalid("The assignee is not an active staff member.")
+def refuse(decision: Decision, session: Session, item: Item) -> None:
+    """Raise the core's refusal as the API error it answers with."""
+    if decision:
+        return
+    details: dict[str, Any] = {}
+    if decision.status == 409:
+        if decision.code == "claimed":
+            details["assignee_id"] = item.assignee_id
+        details["item"] = json_item(item, session)
+    raise ApiError(decision.status, decision.code, decision.reason, details)
 
 
 def check_if_match(session: Session, item: Item, if_match: str | None) -> None:
@@ -270,138 +281,3 @@ def check_if_match(session: Session, item: Item, if_match: str | None) -> None:
             "The item changed since you loaded it.",
             {"item": json_item(item, session), "current_version": item.version},
         )
-
-
-def check_state(session: Session, item: Item, principal: Principal, action: Any) -> None:
-    if item.status in CLOSED and action.type not in ALLOWED_ON_CLOSED:
-        raise ApiError(
-            409,
-            "closed",
-            f"This item is {item.status}; reopen it first.",
-            {"item": json_item(item, session)},
-        )
-    if action.type == "reopen" and item.status not in CLOSED:
-        raise ApiError(
-            409, "not_closed", "This item is not closed.", {"item": json_item(item, session)}
-        )
-    if action.type == "claim" and item.assignee_id not in (None, principal.id) and not action.force:
-        raise ApiError(
-            409,
-            "claimed",
-            "Someone else has claimed this item.",
-            {"assignee_id": item.assignee_id, "item": json_item(item, session)},
-        )
-
-
-def _close(item: Item, now: datetime) -> None:
-    item.status = "done"
-    item.resolved_at = now
-
-
-def apply_action(
-    session: Session, item: Item, principal: Principal, action: Any, now: datetime
-) -> tuple[str, dict[str, Any]]:
-    """Change the item; return the event line and its data."""
-    kind = action.type
-    if kind == "claim":
-        previous = item.assignee_id
-        item.assignee_id = principal.id
-        if item.status == "new":
-            item.status = "open"
-        return "Claimed", {"assignee_id": principal.id, "previous_assignee_id": previous}
-    if kind == "release":
-        previous = item.assignee_id
-        item.assignee_id = None
-        return "Released", {"previous_assignee_id": previous}
-    if kind == "assign":
-        item.assignee_id = action.assignee_id
-        return "Assigned", {"assignee_id": action.assignee_id}
-    if kind == "route":
-        previous_queue = item.queue
-        item.queue = action.queue
-        item.assignee_id = None
-        data: dict[str, Any] = {"from": previous_queue, "to": action.queue}
-        if action.note:
-            data["note"] = action.note
-        return f"Routed to {QUEUE_NAMES[action.queue]}", data
-    if kind == "set_priority":
-        previous_priority = item.priority
-        item.priority = action.priority
-        return f"Priority set to {action.priority}", {
-            "from": previous_priority,
-            "to": action.priority,
-        }
-    if kind == "reply":
-        reply = add_entry(
-            session,
-            item,
-            type="staff_reply",
-            author_kind="staff",
-            author_id=principal.id,
-            body=action.body,
-            at=now,
-        )
-        if item.first_response_at is None:
-            item.first_response_at = now
-        if action.then == "done":
-            _close(item, now)
-        elif action.then == "waiting_patient":
-            item.status = "waiting_patient"
-        elif item.status == "new":
-            item.status = "open"
-        return "Replied", {"entry_id": reply.id, "then": action.then}
-    if kind == "note":
-        note = add_entry(
-            session,
-            item,
-            type="internal_note",
-            author_kind="staff",
-            author_id=principal.id,
-            body=action.body,
-            at=now,
-        )
-        return "Added a note", {"entry_id": note.id}
-    if kind == "wait_patient":
-        item.status = "waiting_patient"
-        return "Waiting on patient", {}
-    if kind == "resolve":
-        _close(item, now)
-        return "Marked done", {"resolution": action.resolution} if action.resolution else {}
-    if kind == "reopen":
-        previous_status = item.status
-        item.status = "open"
-        item.resolved_at = None
-        return "Reopened", {"from": previous_status}
-    if kind == "refill_decision":
-        decision = {
-            "outcome": action.outcome,
-            "quantity": action.quantity,
-            "refills": action.refills,
-            "note": action.note,
-            "decided_by": principal.id,
-            "decided_at": rfc3339(now),
-        }
-        item.details = {**(item.details or {}), "decision": decision}
-        if item.first_response_at is None:
-            item.first_response_at = now
-        _close(item, now)
-        return f"Refill {action.outcome}", {
-            "outcome": action.outcome,
-            "quantity": action.quantity,
-            "refills": action.refills,
-        }
-    if kind == "appointment_decision":
-        starts_at = rfc3339(action.starts_at) if action.starts_at else None
-        decision = {
-            "outcome": action.outcome,
-            "starts_at": starts_at,
-            "note": action.note,
-            "decided_by": principal.id,
-            "decided_at": rfc3339(now),
-        }
-        item.details = {**(item.details or {}), "decision": decision}
-        if item.first_response_at is None:
-            item.first_response_at = now
-        _close(item, now)
-        return f"Appointment {action.outcome}", {"outcome": action.outcome, "starts_at": starts_at}
-    raise invalid(f"Unknown action type {kind!r}.")  # unreachable: the adapter refuses it

@@ -7,9 +7,14 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from . import __version__
-from .config import Settings
+from triage_core.version import __version__
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+SERVER_PACKAGES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "argon2", "platformdirs")
 
 log = logging.getLogger("portal_api")
 
@@ -81,8 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def missing_packages(names: Sequence[str]) -> list[str]:
+    import importlib.util
+
+    return [name for name in names if importlib.util.find_spec(name) is None]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    missing = missing_packages(SERVER_PACKAGES)
+    if missing:
+        print(
+            f"portal-api: the service's packages are not installed ({', '.join(missing)}): "
+            "pip install 'triage-desk[server]'",
+            file=sys.stderr,
+        )
+        return 2
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -100,6 +119,8 @@ class CliError(RuntimeError):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from .config import Settings
+
     try:
         return Settings.from_env(database_url=getattr(args, "database", None))
     except ValueError as exc:

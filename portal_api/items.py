@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from triage_core.state_machine import MUTABLE_FIELDS
+from triage_core.vocabulary import PATIENT_VISIBLE_ENTRIES
+
 from . import changes
 from .models import Entry, Item, utcnow
 
-PATIENT_VISIBLE = ("patient_message", "staff_reply")
 CHANGE_CHANNEL = "portal_changes"
 
 
@@ -49,6 +51,11 @@ def item_dict(item: Any, entries: Iterable[Any]) -> dict[str, Any]:
     }
 
 
+def item_state(item: Item) -> dict[str, Any]:
+    """What the domain core's rules read of an item (its kind and every field they change)."""
+    return {"kind": item.kind, **{name: getattr(item, name) for name in MUTABLE_FIELDS}}
+
+
 def patient_item_dict(item: Any, entries: Iterable[Any]) -> dict[str, Any]:
     """What the patient sees: no queue, priority, assignee, version, notes or events."""
     return {
@@ -70,7 +77,7 @@ def patient_item_dict(item: Any, entries: Iterable[Any]) -> dict[str, Any]:
                 "created_at": e.created_at,
             }
             for e in entries
-            if e.type in PATIENT_VISIBLE
+            if e.type in PATIENT_VISIBLE_ENTRIES
         ],
     }
 

@@ -8,7 +8,10 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, triage
+from triage_core import triage
+from triage_core.vocabulary import CLOSED_STATUSES, Kind, Status
+
+from . import audit
 from .auth import Principal
 from .db import Database
 from .errors import ApiError, invalid, not_found, validation_details
@@ -72,13 +75,13 @@ class PatientPortal:
                 details = refill_details(patient, requested)
             else:
                 details = {**requested.model_dump(mode="json"), "decision": None}
-                if request.kind == "message":
+                if request.kind == Kind.MESSAGE:
                     details.pop("decision")
             item = Item(
-                kind=request.kind,
-                status="new",
-                priority=triage.initial_priority(request.kind, request.subject, request.body),
-                queue=triage.initial_queue(request.kind, details),
+                kind=request.kind.value,
+                status=Status.NEW.value,
+                priority=triage.initial_priority(request.kind, request.subject, request.body).value,
+                queue=triage.initial_queue(request.kind, details).value,
                 subject=request.subject,
                 patient_id=patient.id,
                 assignee_id=None,
@@ -105,7 +108,7 @@ class PatientPortal:
                 item_id=item.id,
                 patient_id=patient.id,
                 ip=ip,
-                detail={"kind": request.kind},
+                detail={"kind": request.kind.value},
             )
             return patient_item_dict(item, load_entries(session, item.id))
 
@@ -132,7 +135,7 @@ class PatientPortal:
         now = utcnow()
         with self.db.write() as session:
             item = _own_item(session, principal, item_id, lock=True)
-            if item.status in ("done", "cancelled"):
+            if item.status in CLOSED_STATUSES:
                 raise ApiError(409, "closed", "This request is closed. Please start a new one.")
             add_entry(
                 session,
@@ -143,8 +146,8 @@ class PatientPortal:
                 body=message.body,
                 at=now,
             )
-            if item.status == "waiting_patient":
-                item.status = "open"
+            if item.status == Status.WAITING_PATIENT:
+                item.status = Status.OPEN.value
             mark_changed(session, item, now)
             audit.append(
                 session,
@@ -161,9 +164,9 @@ class PatientPortal:
         now = utcnow()
         with self.db.write() as session:
             item = _own_item(session, principal, item_id, lock=True)
-            if item.status in ("done", "cancelled"):
+            if item.status in CLOSED_STATUSES:
                 raise ApiError(409, "closed", "This request is already closed.")
-            item.status = "cancelled"
+            item.status = Status.CANCELLED.value
             item.resolved_at = now
             add_entry(
                 session,

@@ -7,12 +7,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Role = Literal["front_desk", "nurse", "clinician", "admin"]
-Kind = Literal["refill", "appointment", "message"]
-Status = Literal["new", "open", "waiting_patient", "done", "cancelled"]
-Priority = Literal["routine", "urgent"]
-Queue = Literal["front_desk", "nursing", "clinician"]
-EntryType = Literal["patient_message", "staff_reply", "internal_note", "event"]
+from triage_core.vocabulary import (
+    AppointmentChange,
+    AppointmentOutcome,
+    AuthorKind,
+    EntryType,
+    Kind,
+    MessageCategory,
+    Priority,
+    Queue,
+    RefillOutcome,
+    Role,
+    Status,
+)
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=50_000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=300)]
@@ -74,8 +81,8 @@ class PatientTokens(TokenPair):
 
 
 class Author(BaseModel):
-    kind: Literal["patient", "staff"]
-    id: str
+    kind: AuthorKind
+    id: str | None
 
 
 class EntryOut(BaseModel):
@@ -95,7 +102,7 @@ class Medication(BaseModel):
 
 
 class RefillDecision(BaseModel):
-    outcome: Literal["approved", "denied", "modified"]
+    outcome: RefillOutcome
     quantity: int | None = None
     refills: int | None = None
     note: str | None = None
@@ -119,7 +126,7 @@ class CurrentAppointment(BaseModel):
 
 
 class AppointmentDecision(BaseModel):
-    outcome: Literal["confirmed", "declined"]
+    outcome: AppointmentOutcome
     starts_at: datetime | None = None
     note: str | None = None
     decided_by: str
@@ -127,7 +134,7 @@ class AppointmentDecision(BaseModel):
 
 
 class AppointmentDetails(BaseModel):
-    change: Literal["new", "reschedule", "cancel"]
+    change: AppointmentChange
     current_appointment: CurrentAppointment | None = None
     preferred_times: list[str] = Field(default_factory=list)
     reason: str | None = None
@@ -135,7 +142,7 @@ class AppointmentDetails(BaseModel):
 
 
 class MessageDetails(BaseModel):
-    category: Literal["clinical", "billing", "records", "other"]
+    category: MessageCategory
 
 
 Details = RefillDetails | AppointmentDetails | MessageDetails
@@ -191,7 +198,7 @@ class SyncPage(BaseModel):
 
 class PatientEntryOut(BaseModel):
     id: str
-    type: Literal["patient_message", "staff_reply"]
+    type: Literal[EntryType.PATIENT_MESSAGE, EntryType.STAFF_REPLY]
     author: Author
     body: str
     created_at: datetime
@@ -225,14 +232,14 @@ class NewRefillDetails(Strict):
 
 
 class NewAppointmentDetails(Strict):
-    change: Literal["new", "reschedule", "cancel"]
+    change: AppointmentChange
     current_appointment: CurrentAppointment | None = None
     preferred_times: Annotated[list[ShortText], Field(max_length=10)] = Field(default_factory=list)
     reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
 class NewMessageDetails(Strict):
-    category: Literal["clinical", "billing", "records", "other"] = "other"
+    category: MessageCategory = MessageCategory.OTHER
 
 
 class NewPatientRequest(Strict):
@@ -244,90 +251,6 @@ class NewPatientRequest(Strict):
 
 class PatientMessage(Strict):
     body: Text
-
-
-# ---- actions ---------------------------------------------------------------------------------
-
-
-class ClaimAction(Strict):
-    type: Literal["claim"]
-    force: bool = False
-
-
-class ReleaseAction(Strict):
-    type: Literal["release"]
-
-
-class AssignAction(Strict):
-    type: Literal["assign"]
-    assignee_id: str
-
-
-class RouteAction(Strict):
-    type: Literal["route"]
-    queue: Queue
-    note: Annotated[str, StringConstraints(max_length=20000)] | None = None
-
-
-class SetPriorityAction(Strict):
-    type: Literal["set_priority"]
-    priority: Priority
-
-
-class ReplyAction(Strict):
-    type: Literal["reply"]
-    body: Text
-    then: Literal["waiting_patient", "done"] | None = None
-
-
-class NoteAction(Strict):
-    type: Literal["note"]
-    body: Text
-
-
-class WaitPatientAction(Strict):
-    type: Literal["wait_patient"]
-
-
-class ResolveAction(Strict):
-    type: Literal["resolve"]
-    resolution: Annotated[str, StringConstraints(max_length=20000)] | None = None
-
-
-class ReopenAction(Strict):
-    type: Literal["reopen"]
-
-
-class RefillDecisionAction(Strict):
-    type: Literal["refill_decision"]
-    outcome: Literal["approved", "denied", "modified"]
-    quantity: Annotated[int, Field(ge=0, le=1000)] | None = None
-    refills: Annotated[int, Field(ge=0, le=12)] | None = None
-    note: Annotated[str, StringConstraints(max_length=20000)] | None = None
-
-
-class AppointmentDecisionAction(Strict):
-    type: Literal["appointment_decision"]
-    outcome: Literal["confirmed", "declined"]
-    starts_at: datetime | None = None
-    note: Annotated[str, StringConstraints(max_length=20000)] | None = None
-
-
-Action = Annotated[
-    ClaimAction
-    | ReleaseAction
-    | AssignAction
-    | RouteAction
-    | SetPriorityAction
-    | ReplyAction
-    | NoteAction
-    | WaitPatientAction
-    | ResolveAction
-    | ReopenAction
-    | RefillDecisionAction
-    | AppointmentDecisionAction,
-    Field(discriminator="type"),
-]
 
 
 # ---- policy and audit ------------------------------------------------------------------------

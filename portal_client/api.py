@@ -17,6 +17,8 @@ from typing import Any
 
 import requests
 
+from triage_core.version import __version__
+
 from .errors import (
     BadCursor,
     Conflict,
@@ -37,7 +39,7 @@ from .urls import normalise_server_url
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "TriageDesk/0.1"
+USER_AGENT = f"TriageDesk/{__version__}"
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def _sync(args: argparse.Namespace) -> dict[str, Any]:
             page_limit=args.page_limit,
         )
         summary = engine.run_once()
-        counts = signed_in.cache.counts()
+        counts = signed_in.cache.queries.counts()
         return {
             "server": signed_in.api.base_url,
             "user": signed_in.user.username,
@@ -102,7 +102,7 @@ def _status(args: argparse.Namespace) -> dict[str, Any]:
     )
     try:
         return {
-            **cache.counts(),
+            **cache.queries.counts(),
             "cursor": cache.cursor,
             "last_sync_at": cache.meta("last_sync_at"),
             "integrity": cache.report.integrity,

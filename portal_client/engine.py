@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from triage_core.times import rfc3339, utcnow
+
 from .api import ApiClient, User
-from .cache import Cache, now_rfc3339
+from .cache import Cache
 from .errors import NotFound, Offline, PortalError, SignInRequired
 from .sync import RETRYABLE, PullResult, PushResult, Syncer, backoff_delay
 
@@ -50,6 +52,10 @@ class Status:
     last_error: str | None = None
     events_available: bool | None = None
     cycles: int = 0
+    # Counted on the engine's threads after each cycle and each queued action, so a screen
+    # can show them without reading the cache itself.
+    pending_actions: int = 0
+    open_notices: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -75,6 +81,7 @@ class SyncEngine:
         self.use_events = use_events
         self.syncer = Syncer(api, cache, user, page_limit=page_limit, rng=rng)
         self.status = Status(last_sync_at=cache.meta("last_sync_at"))
+        self._count_work()
         self._listeners: list[Listener] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -115,7 +122,8 @@ class SyncEngine:
     def enqueue(self, item_id: str, action: dict[str, Any], *, if_match: int | None = None) -> int:
         """Queue a staff action: optimistic change plus outbox row in one cache transaction.
         Call from a worker, never the GUI thread (it writes to disk)."""
-        outbox_id = self.cache.enqueue(item_id, action, self.user.id, if_match)
+        outbox_id = self.cache.outbox.enqueue(item_id, action, self.user.id, if_match)
+        self._count_work()
         self._emit(Change("items", (item_id,)))
         self.sync_now()
         return outbox_id
@@ -147,7 +155,7 @@ class SyncEngine:
                 self._emit(Change("state"))
         if self.status.cycles == 0 or self.cache.meta("staff_loaded") is None:
             self.syncer.refresh_reference()
-            self.cache.set_meta(staff_loaded=now_rfc3339())
+            self.cache.set_meta(staff_loaded=rfc3339(utcnow()))
             self._emit(Change("reference"))
         elif self.syncer.refresh_policy():
             self._emit(Change("reference"))
@@ -167,6 +175,17 @@ class SyncEngine:
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         }
 
+    def _count_work(self) -> None:
+        """Actions still waiting to go out, and refusals nobody has dismissed."""
+        self.status.pending_actions = self.cache.outbox.pending_count()
+        self.status.open_notices = len(self.cache.outbox.notices())
+
+    def dismiss_notice(self, notice_id: int) -> None:
+        """Mark a refusal notice read (a cache write: call from a worker)."""
+        self.cache.outbox.dismiss_notice(notice_id)
+        self._count_work()
+        self._emit(Change("notices"))
+
     def _announce_page(self, ids: list[str]) -> None:
         self._emit(Change("items", tuple(ids)))
 
@@ -178,7 +197,8 @@ class SyncEngine:
             self._emit(Change("items", changed))
         if pushed.refused or more.refused:
             self._emit(Change("notices", changed))
-        self.status.last_sync_at = now_rfc3339()
+        self.status.last_sync_at = rfc3339(utcnow())
+        self._count_work()
         if pushed.error:
             self._went_offline(pushed.error)
         else:

@@ -1,7 +1,8 @@
-"""What the inbox shows: queues, filters, search and order, answered by SQL over the cache.
+"""What the inbox shows: its queues, columns, filters and orders, as SQL over the cache.
 
-Filtering, sorting and searching happen here (indexes and FTS5), never per row in Qt: the view
-gets an ordered list of ids and fetches compact rows only for what it paints.
+Filtering, sorting and searching happen in SQL (indexes and FTS5), never per row in Qt: the view
+gets the number of matching items and the ids of the part it shows, and fetches compact rows
+only for what it paints. This module declares the views; `cache.queries` runs them.
 """
 
 from __future__ import annotations
@@ -10,17 +11,15 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from triage_core.vocabulary import ROLE_QUEUE, Kind, Priority, Role, Status
 
-from . import cache_schema as s
-from .cache import Cache
+if TYPE_CHECKING:
+    from .cache import Cache
 
-OPEN_STATUSES = ("new", "open")
-ACTIVE_STATUSES = ("new", "open", "waiting_patient")
-CLOSED_STATUSES = ("done", "cancelled")
 DONE_RECENT_DAYS = 7
+WINDOW = 500  # ids fetched at once: a view of 40,000 items loads the part that is shown
 
 QUEUES: tuple[tuple[str, str], ...] = (
     ("mine", "My items"),
@@ -31,18 +30,30 @@ QUEUES: tuple[tuple[str, str], ...] = (
     ("waiting", "Waiting on patient"),
     ("done", "Done (recent)"),
 )
+QUEUE_LABELS = dict(QUEUES)
 
-SORTABLE = (
-    "kind",
-    "priority",
-    "patient",
-    "subject",
-    "queue",
-    "assignee",
-    "status",
-    "received",
-    "due",
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the sort key the query knows
+    header: str
+    order_sql: str
+
+
+# The inbox's columns in model order, each with the SQL it sorts by (declared once).
+COLUMNS: tuple[Column, ...] = (
+    Column("kind", "Kind", "items.kind"),
+    Column("priority", "Priority", "items.priority"),
+    Column("patient", "Patient", "items.patient_name"),
+    Column("subject", "Subject", "items.subject"),
+    Column("queue", "Queue", "items.queue"),
+    Column("assignee", "Assignee", "items.assignee_id"),
+    Column("status", "Status", "items.status"),
+    Column("received", "Received", "items.created_at"),
+    Column("due", "Time left", "items.due_at"),
 )
+ORDER_SQL = {column.key: column.order_sql for column in COLUMNS}
+SORTABLE = tuple(ORDER_SQL)
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,8 @@ class InboxFilter:
 
 @dataclass(frozen=True)
 class InboxRow:
-    """Everything one inbox line shows; plain data, safe to hand to a Qt model."""
+    """Everything one inbox line shows; plain data, safe to hand to a Qt model. The clock's
+    words are computed when the row is fetched (on a worker), not when it is painted."""
 
     id: str
     kind: str
@@ -75,50 +87,41 @@ class InboxRow:
     risk_at: str | None = None
     clock: str | None = None
     clock_business: int = 0
+    clock_words: str = "—"
+    clock_state: str = "none"
 
 
-COUNT_SQL = (
-    "SELECT count(*), coalesce(sum(items.due_at > :now AND items.risk_at <= :now), 0), "
-    "coalesce(sum(items.due_at <= :now), 0) FROM items WHERE "
-)
+def now_text(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _recent_cutoff(now: datetime | None = None) -> str:
+def recent_cutoff(now: datetime | None = None) -> str:
     moment = (now or datetime.now(UTC)) - timedelta(days=DONE_RECENT_DAYS)
     return moment.isoformat().replace("+00:00", "Z")
 
 
+_WORKLIST = "('new', 'open')"
 QUEUE_SQL = {
     "mine": "items.assignee_id = :me AND items.status IN ('new', 'open', 'waiting_patient')",
-    "unassigned": "items.assignee_id IS NULL AND items.status IN ('new', 'open')",
-    "front_desk": "items.queue = 'front_desk' AND items.status IN ('new', 'open')",
-    "nursing": "items.queue = 'nursing' AND items.status IN ('new', 'open')",
-    "clinician": "items.queue = 'clinician' AND items.status IN ('new', 'open')",
+    "unassigned": f"items.assignee_id IS NULL AND items.status IN {_WORKLIST}",
+    "front_desk": f"items.queue = 'front_desk' AND items.status IN {_WORKLIST}",
+    "nursing": f"items.queue = 'nursing' AND items.status IN {_WORKLIST}",
+    "clinician": f"items.queue = 'clinician' AND items.status IN {_WORKLIST}",
     "waiting": "items.status = 'waiting_patient'",
     "done": "items.status IN ('done', 'cancelled') AND items.resolved_at >= :cutoff",
     "all": "1 = 1",
 }
 KNOWN = {
-    "kinds": ("items.kind", {"refill", "appointment", "message"}),
-    "priorities": ("items.priority", {"routine", "urgent"}),
-    "statuses": ("items.status", {"new", "open", "waiting_patient", "done", "cancelled"}),
+    "kinds": ("items.kind", set(Kind.values())),
+    "priorities": ("items.priority", set(Priority.values())),
+    "statuses": ("items.status", set(Status.values())),
 }
-PATIENT_SQL = "items.patient_name"
-ORDER_SQL = {
-    "kind": "items.kind",
-    "priority": "items.priority",
-    "patient": PATIENT_SQL,
-    "subject": "items.subject",
-    "queue": "items.queue",
-    "assignee": "items.assignee_id",
-    "status": "items.status",
-    "received": "items.created_at",
-    "due": "items.due_at",
-}
+# Breached, then at risk, then soonest due; then urgent first ('urgent' > 'routine'), then the
+# longest waiting.
+URGENCY_ORDER = (
+    "CASE WHEN items.due_at <= :now THEN 0 WHEN items.risk_at <= :now THEN 1 ELSE 2 END, "
+    "items.due_at IS NULL, items.due_at, items.priority DESC, items.created_at ASC"
+)
 
 
 def fts_query(text: str) -> str | None:
@@ -127,12 +130,31 @@ def fts_query(text: str) -> str | None:
     return " ".join(f'"{t}"*' for t in terms) if terms else None
 
 
-def build_ids_sql(filter_: InboxFilter, me: str) -> tuple[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class ViewSql:
+    """One inbox view: the source and conditions (for counting) and the order (for ids)."""
+
+    source: str
+    where: str
+    order: str
+    params: dict[str, Any]
+
+    def count_sql(self) -> str:
+        return f"SELECT count(*) FROM {self.source} WHERE {self.where}"  # noqa: S608
+
+    def ids_sql(self) -> str:
+        return (
+            f"SELECT items.id FROM {self.source} WHERE {self.where} "  # noqa: S608
+            f"ORDER BY {self.order} LIMIT :limit OFFSET :offset"
+        )
+
+
+def build_view_sql(filter_: InboxFilter, me: str, now: datetime | None = None) -> ViewSql:
     """The SQL for one inbox view. Only fixed fragments are spliced in; every value the user
     typed or picked travels as a parameter."""
     if filter_.queue not in QUEUE_SQL:
         raise ValueError(f"unknown queue {filter_.queue!r}")
-    params: dict[str, Any] = {"me": me, "cutoff": _recent_cutoff()}
+    params: dict[str, Any] = {"me": me, "cutoff": recent_cutoff(now)}
     where = [QUEUE_SQL[filter_.queue]]
     for group in ("kinds", "priorities", "statuses"):
         column, allowed = KNOWN[group]
@@ -149,107 +171,66 @@ def build_ids_sql(filter_: InboxFilter, me: str) -> tuple[str, dict[str, Any]]:
         where.append("items_fts MATCH :match")
         params["match"] = match
     if filter_.sort == "urgency":
-        # Breached, then at risk, then soonest due; then urgent first ('urgent' > 'routine'),
-        # then the longest waiting.
-        params["now"] = _now_text()
-        order = (
-            "CASE WHEN items.due_at <= :now THEN 0 WHEN items.risk_at <= :now THEN 1 ELSE 2 END, "
-            "items.due_at IS NULL, items.due_at, items.priority DESC, items.created_at ASC"
-        )
-    else:
+        params["now"] = now_text(now)
+        order = URGENCY_ORDER
+    elif filter_.sort in ORDER_SQL:
         direction = "DESC" if filter_.descending else "ASC"
         order = f"{ORDER_SQL[filter_.sort]} {direction}, items.created_at ASC"
-    sql = f"SELECT items.id FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"  # noqa: S608
-    return sql, params
+    else:
+        raise ValueError(f"unknown sort {filter_.sort!r}")
+    return ViewSql(source, " AND ".join(where), order, params)
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """A view's answer: how many items match, and the ids of rows `offset`… in order."""
+
+    total: int
+    offset: int
+    ids: list[str]
 
 
 class Inbox:
-    """Reads for the inbox (safe on any thread: each call is one short read transaction)."""
+    """Reads for the inbox (on any thread but the GUI's: each call is a read transaction)."""
 
     MEMO_SIZE = 8
 
     def __init__(self, cache: Cache, me: str) -> None:
         self.cache = cache
         self.me = me
-        # Recent answers, so deleting search text or unticking a chip returns at once. Valid
-        # while the cache is unchanged and for 30 s (the default order compares with now).
-        self._memo: dict[tuple[Any, ...], list[str]] = {}
+        # Recent first windows, so deleting search text or unticking a chip answers at once.
+        # Valid while the cache is unchanged and for 30 s (the default order compares with
+        # now).
+        self._memo: dict[tuple[Any, ...], InboxPage] = {}
 
-    def ids(self, filter_: InboxFilter) -> list[str]:
-        """Ids in display order for this queue, filters and search (covering index or FTS)."""
-        key = (filter_, self.cache.generation, int(time.time() // 30))
+    def page(self, filter_: InboxFilter, offset: int = 0, limit: int | None = None) -> InboxPage:
+        """How many items the view holds, and `limit` ids from `offset` in display order."""
+        limit = limit or WINDOW
+        key = (filter_, offset, limit, self.cache.generation, int(time.time() // 30))
         memo = self._memo.get(key)
         if memo is not None:
-            return list(memo)
-        sql, params = build_ids_sql(filter_, self.me)
-        with self.cache.read() as conn:
-            cursor = conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
-            ids = [row[0] for row in cursor.fetchall()]
-        self._memo = {k: v for k, v in self._memo.items() if k[1:] == key[1:]}
+            return memo
+        view = build_view_sql(filter_, self.me)
+        answer = self.cache.queries.inbox_page(view, offset, limit, count=offset == 0)
+        if offset:
+            answer = InboxPage(-1, offset, answer.ids)  # the total comes with the first window
+        self._memo = {k: v for k, v in self._memo.items() if k[3:] == key[3:]}
         if len(self._memo) >= self.MEMO_SIZE:
             self._memo.pop(next(iter(self._memo)))
-        self._memo[key] = ids
-        return list(ids)
+        self._memo[key] = answer
+        return answer
+
+    def ids(self, filter_: InboxFilter) -> list[str]:
+        """Every id of a view in order (for tests and tools; the view uses `page`)."""
+        view = build_view_sql(filter_, self.me)
+        return self.cache.queries.inbox_page(view, 0, -1, count=False).ids
 
     def rows(self, ids: list[str]) -> dict[str, InboxRow]:
-        if not ids:
-            return {}
-        items = s.items.c
-        query = select(
-            items.id,
-            items.kind,
-            items.priority,
-            items.patient_name,
-            items.subject,
-            items.queue,
-            items.assignee_id,
-            items.status,
-            items.created_at,
-            items.version,
-            items.pending,
-            items.due_at,
-            items.risk_at,
-            items.clock,
-            items.clock_business,
-        ).where(items.id.in_(ids))
-        with self.cache.read() as conn:
-            return {row[0]: InboxRow(*row) for row in conn.execute(query)}
+        return self.cache.queries.inbox_rows(ids, datetime.now(UTC))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per queue: how many items are in it, how many at risk and how many overdue."""
-        result: dict[str, dict[str, int]] = {}
-        params = {"me": self.me, "cutoff": _recent_cutoff(), "now": _now_text()}
-        with self.cache.read() as conn:
-            raw = conn.connection.driver_connection
-            for key, _label in QUEUES:
-                sql = COUNT_SQL + QUEUE_SQL[key]
-                row = raw.execute(sql, params).fetchone()  # type: ignore[union-attr]
-                result[key] = {"open": int(row[0]), "at_risk": int(row[1]), "breached": int(row[2])}
-        return result
-
-    def urgent_new(self) -> int:
-        items = s.items.c
-        with self.cache.read() as conn:
-            return int(
-                conn.execute(
-                    select(func.count())
-                    .select_from(s.items)
-                    .where(
-                        items.status == "new",
-                        or_(items.priority == "urgent", items.assignee_id.is_(None)),
-                    )
-                ).scalar_one()
-            )
-
-    def patient(self, patient_id: str) -> dict[str, Any] | None:
-        with self.cache.read() as conn:
-            raw = conn.execute(
-                select(s.patients.c.json).where(s.patients.c.id == patient_id)
-            ).scalar()
-        return json.loads(raw) if raw else None
-
-
-ROLE_QUEUES = {"front_desk": "front_desk", "nurse": "nursing", "clinician": "clinician"}
+        return self.cache.queries.queue_counts([key for key, _label in QUEUES], self.me)
 
 
 @dataclass(frozen=True)
@@ -265,17 +246,6 @@ def alert_key(alert: Alert) -> str:
     return f"{alert.item_id}:{alert.clock}:{alert.state}"
 
 
-ALERT_SQL_MINE_ONLY = (
-    "SELECT id, clock, CASE WHEN due_at <= :now THEN 'breached' ELSE 'at_risk' END, "
-    "subject, patient_name FROM items WHERE risk_at <= :now "
-    "AND status IN ('new', 'open') AND items.assignee_id = :me"
-)
-ALERT_SQL = ALERT_SQL_MINE_ONLY.replace(
-    "AND items.assignee_id = :me",
-    "AND (items.assignee_id = :me OR (items.assignee_id IS NULL AND items.queue = :queue))",
-)
-
-
 class Alerts:
     """Which items should raise a desktop notice now: at risk or overdue, assigned to me or
     unassigned in my role's queue (never items this person cannot act on), once per item, clock
@@ -286,18 +256,15 @@ class Alerts:
     def __init__(self, cache: Cache, me: str, role: str) -> None:
         self.cache = cache
         self.me = me
-        self.queue = ROLE_QUEUES.get(role)
+        queue = ROLE_QUEUE.get(Role(role)) if role in Role.values() else None
+        self.queue = queue.value if queue else None
         raw = cache.meta("alerted")
         self.seen: list[str] = list(json.loads(raw)) if raw else []
 
     def due(self) -> list[Alert]:
-        """Fresh alerts (read only; `mark_shown` records them)."""
-        params: dict[str, Any] = {"me": self.me, "queue": self.queue, "now": _now_text()}
-        sql = ALERT_SQL if self.queue else ALERT_SQL_MINE_ONLY
-        with self.cache.read() as conn:
-            rows = conn.connection.driver_connection.execute(sql, params).fetchall()  # type: ignore[union-attr]
+        """Fresh alerts (read only; `note_shown` records them)."""
         seen = set(self.seen)
-        fresh = [Alert(*row) for row in rows]
+        fresh = self.cache.queries.alerts(self.me, self.queue)
         return [alert for alert in fresh if alert_key(alert) not in seen]
 
     def note_shown(self, alerts: list[Alert]) -> None:

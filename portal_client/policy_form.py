@@ -8,10 +8,11 @@ import re
 from datetime import date
 from typing import Any
 
-from .sla import WEEKDAYS
+from triage_core.calendar import WEEKDAYS
+from triage_core.vocabulary import Kind, Priority
 
-KINDS = ("message", "refill", "appointment")
-PRIORITIES = ("routine", "urgent")
+KINDS = (Kind.MESSAGE.value, Kind.REFILL.value, Kind.APPOINTMENT.value)  # the editor's order
+PRIORITIES = Priority.values()
 CLOCKS = ("first_response", "resolution")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$|^24:00$")
 

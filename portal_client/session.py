@@ -79,6 +79,6 @@ def sign_in(
     cache = open_cache(server_url, username, credentials, data_dir)
     known = cache.meta("user_id")
     if known is not None and known != user.id:
-        cache.reset_for_resync()  # the account was replaced: this cache's rows are not theirs
+        cache.feed.reset_for_resync()  # the account was replaced: this cache's rows are not theirs
     cache.set_meta(user_id=user.id, username=user.username, role=user.role, server=server_url)
     return SignedIn(api, cache, user, credentials)

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .sla import BREACHED, MET, MISSED, BusinessCalendar, Clock, item_clocks
+from triage_core.calendar import BusinessCalendar
+from triage_core.clocks import BREACHED, MET, MISSED, Clock, item_clocks
+from triage_core.vocabulary import CLOSED_STATUSES, Kind, Priority, Queue
 
 GROUPINGS = {"kind": "Kind", "queue": "Queue", "priority": "Priority", "staff": "Staff member"}
 
@@ -164,7 +166,7 @@ def build_report(
         group = _group_of(item, grouping, names)
         row = rows.setdefault(group, ReportRow(group))
         clocks = item_clocks(item, policy, calendar, now)
-        handled = item.get("status") in ("done", "cancelled")
+        handled = item.get("status") in CLOSED_STATUSES
         for target in (row, total):
             target.handled += int(handled)
         for clock in clocks:
@@ -228,14 +230,5 @@ def _group_of(item: dict[str, Any], grouping: str, names: dict[str, str]) -> str
                     staff_id = (entry.get("author") or {}).get("id")
                     break
         return names.get(staff_id or "", "Unassigned") if staff_id else "Unassigned"
-    value = str(item.get(grouping, ""))
-    return {
-        "front_desk": "Front desk",
-        "nursing": "Nursing",
-        "clinician": "Clinician",
-        "refill": "Refill",
-        "appointment": "Appointment",
-        "message": "Message",
-        "routine": "Routine",
-        "urgent": "Urgent",
-    }.get(value, value)
+    vocabulary = {"kind": Kind, "queue": Queue, "priority": Priority}[grouping]
+    return vocabulary.describe(str(item.get(grouping, "")))

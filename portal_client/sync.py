@@ -80,7 +80,7 @@ class Syncer:
 
     def refresh_reference(self) -> None:
         """Staff list and policy: small, fetched on start and now and then."""
-        self.cache.set_staff(self.api.staff())
+        self.cache.feed.set_staff(self.api.staff())
         self.refresh_policy(force=True)
 
     def refresh_policy(self, *, force: bool = False) -> bool:
@@ -118,13 +118,13 @@ class Syncer:
                     if result.resynced:
                         raise
                     log.warning("the server refused the sync cursor; resyncing from scratch")
-                    self.cache.reset_for_resync()
+                    self.cache.feed.reset_for_resync()
                     result.resynced = True
                     pending = fetcher.submit(self.api.sync, None, self.page_limit)
                     continue
                 if page["has_more"]:
                     pending = fetcher.submit(self.api.sync, page["cursor"], self.page_limit)
-                ids = self.cache.apply_page(page)
+                ids = self.cache.feed.apply_page(page)
                 result.pages += 1
                 result.items += len(ids)
                 if collect_ids:
@@ -139,7 +139,7 @@ class Syncer:
         result = PushResult()
         sent = 0
         while max_actions is None or sent < max_actions:
-            row = self.cache.next_outbox()
+            row = self.cache.outbox.next()
             if row is None:
                 return result
             wait = row["next_attempt_at"] - time.time()
@@ -152,7 +152,7 @@ class Syncer:
                 item = self.api.act(row["item_id"], action, row["idem_key"], row["if_match"])
             except RETRYABLE as exc:
                 delay = backoff_delay(row["attempts"], rng=self.rng)
-                self.cache.retry_later(row["id"], delay, exc.message)
+                self.cache.outbox.retry_later(row["id"], delay, exc.message)
                 result.retry_in, result.error = delay, exc.message
                 return result
             except (Conflict, PreconditionFailed) as exc:
@@ -166,7 +166,7 @@ class Syncer:
                     fallback=exc.message,
                     tz=self._zone(),
                 )
-                self.cache.refused(
+                self.cache.outbox.refused(
                     row["id"],
                     row["item_id"],
                     kind="conflict",
@@ -176,7 +176,7 @@ class Syncer:
                 )
                 result.refused += 1
             except (Forbidden, Invalid, NotFound) as exc:
-                self.cache.refused(
+                self.cache.outbox.refused(
                     row["id"],
                     row["item_id"],
                     kind="rejected",
@@ -186,14 +186,14 @@ class Syncer:
                 )
                 result.refused += 1
             else:
-                self.cache.delivered(row["id"], row["item_id"], item)
+                self.cache.outbox.delivered(row["id"], row["item_id"], item)
                 result.delivered += 1
             result.changed_ids.append(row["item_id"])
         return result
 
     def _staff_names(self, current: dict[str, Any] | None) -> dict[str, str]:
         """Names for a notice; a colleague added since the last refresh gets fetched."""
-        names = self.cache.staff_names()
+        names = self.cache.queries.staff_names()
         authors = {
             e.get("author", {}).get("id")
             for e in (current or {}).get("entries", [])
@@ -201,8 +201,8 @@ class Syncer:
         }
         if authors - set(names) - {None}:
             try:
-                self.cache.set_staff(self.api.staff())
-                names = self.cache.staff_names()
+                self.cache.feed.set_staff(self.api.staff())
+                names = self.cache.queries.staff_names()
             except PortalError as exc:
                 log.info("could not refresh the staff list: %s", exc.message)
         return names

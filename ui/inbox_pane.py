@@ -14,9 +14,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from portal_client.inbox import InboxFilter
+from portal_client.inbox import QUEUE_LABELS, InboxFilter
 
-from .inbox_model import CLOCK_COLUMN, ID_ROLE, SORT_KEYS, InboxModel
+from .inbox_model import CLOCK_COLUMN, SORT_KEYS, InboxModel
+from .widgets import PlainLabel
 
 CHIPS = (
     ("kinds", "refill", "Refills"),
@@ -54,6 +55,10 @@ class InboxPane(QWidget):
             chips.addWidget(chip)
             self.chips.append((group, value, chip))
         chips.addStretch(1)
+        self.result = PlainLabel("", self, selectable=False, wrap=False)
+        self.result.setObjectName("resultLine")
+        self.result.setAccessibleName("Items shown")
+        chips.addWidget(self.result)
         layout.addLayout(chips)
         self.table = QTableView(self)
         self.table.setModel(model)
@@ -121,9 +126,19 @@ class InboxPane(QWidget):
         )
 
     def _row_changed(self, current, _previous) -> None:  # type: ignore[no-untyped-def]
-        item_id = self.model.data(self.model.index(current.row(), 0), ID_ROLE)
+        item_id = self.model.item_id(current.row())
         if item_id:
             self.item_selected.emit(item_id)
+
+    def show_result(self, total: int, filter_: InboxFilter) -> None:
+        """How many items the view holds (the table may load them in parts)."""
+        narrowed = filter_.search.strip() or filter_.kinds or filter_.priorities or filter_.statuses
+        if total:
+            self.result.setText(f"{total:,} item{'s' if total != 1 else ''}")
+        elif narrowed:
+            self.result.setText("No matches")
+        else:
+            self.result.setText(f"{QUEUE_LABELS.get(filter_.queue, 'This queue')} is empty")
 
     def selected_id(self) -> str | None:
         index = self.table.currentIndex()

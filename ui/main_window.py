@@ -1,7 +1,8 @@
 """The main window: queues, inbox and detail side by side, a status bar, keyboard shortcuts.
 
-The window composes the panes and holds the wiring; each pane is its own module. It reads the
-cache through `DeskServices` and queues actions through it; it never touches the network.
+The window composes the panes; `InboxController` keeps them in step with the cache and
+`Notifier` tells staff what needs them. Nothing here reads the cache or touches the network:
+reads come back from workers, and the status line is the engine's own count.
 """
 
 from __future__ import annotations
@@ -9,31 +10,29 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QApplication,
-    QFileDialog,
-    QMainWindow,
-    QMessageBox,
-    QPushButton,
-    QSplitter,
-    QStyle,
-    QSystemTrayIcon,
-)
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QPushButton, QSplitter
 
 from desktop.services import DeskServices
+from desktop.settings import COLUMNS, GEOMETRY, QUEUE, SPLITTER, DeskSettings
 from portal_client.engine import State
 from portal_client.inbox import QUEUES
+from triage_core.vocabulary import Role
 
-from .detail_pane import ROLE_WORDS, DetailPane
+from .detail_pane import DetailPane
 from .help import SHORTCUTS, HelpDialog
+from .inbox_controller import InboxController
 from .inbox_model import InboxModel
 from .inbox_pane import InboxPane
+from .notifier import Notifier
 from .policy_editor import PolicyEditor
 from .queue_pane import QueuePane
 from .sla_report import SlaReportDialog
 from .widgets import PlainLabel
+
+TICK_MS = 5000
+CLOCK_TICKS = 6  # clocks, counts and notices every 30 s
 
 
 def sync_words(
@@ -57,20 +56,22 @@ def sync_words(
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, services: DeskServices, settings: QSettings | None = None) -> None:
+    quit_requested = Signal()
+
+    def __init__(self, services: DeskServices, settings: DeskSettings) -> None:
         super().__init__()
         self.services = services
         user = services.user
-        self.settings = settings or QSettings()
-        self.settings_prefix = f"ui/{services.server}/{user.username}"
+        self.settings = settings
         self.setWindowTitle(f"Triage Desk – {user.display_name}")
         self.queues = QueuePane(self)
-        self.model = InboxModel(
-            services.inbox.rows, services.staff_names, self, describe_clock=services.describe_clock
-        )
-        self.inbox = InboxPane(self.model, self)
         self.detail = DetailPane(
             {"id": user.id, "role": user.role, "display_name": user.display_name}, self
+        )
+        self.model = InboxModel(self._fetch_rows, self._staff_names, self)
+        self.inbox = InboxPane(self.model, self)
+        self.controller = InboxController(
+            services, self.queues, self.inbox, self.model, self.detail, self
         )
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         for pane in (self.queues, self.inbox, self.detail):
@@ -82,9 +83,7 @@ class MainWindow(QMainWindow):
 
         status = self.statusBar()
         self.who = PlainLabel(
-            f"{user.display_name} · {ROLE_WORDS.get(user.role, user.role)}",
-            selectable=False,
-            wrap=False,
+            f"{user.display_name} · {Role.describe(user.role)}", selectable=False, wrap=False
         )
         self.sync_state = PlainLabel("Syncing…", selectable=False, wrap=False)
         self.sync_state.setAccessibleName("Sync state")
@@ -93,100 +92,67 @@ class MainWindow(QMainWindow):
         status.addWidget(self.who)
         status.addWidget(self.sync_state, 1)
         status.addPermanentWidget(self.sign_out_button)
+        self.notifier = Notifier(self, self.say)
+        services.ops.reporter = self.say
 
-        self.queues.queue_selected.connect(self._queue_changed)
-        self.inbox.filter_changed.connect(self.reload)
-        self.inbox.item_selected.connect(self.show_item)
         self.detail.action_requested.connect(self._act)
         self.detail.notice_dismissed.connect(services.dismiss_notice)
-        services.bridge.items_changed.connect(self.on_items_changed)
+        self.controller.counts_changed.connect(self.notifier.set_counts)
         services.bridge.state_changed.connect(self.update_status)
-        services.bridge.notices_changed.connect(self.on_notices_changed)
-        services.bridge.reference_changed.connect(self.on_reference_changed)
+        services.bridge.items_changed.connect(self._items_changed)
+        services.bridge.notices_changed.connect(self.update_status)
 
-        self.tray: QSystemTrayIcon | None = None
-        if QSystemTrayIcon.isSystemTrayAvailable():
-            icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
-            self.tray = QSystemTrayIcon(QIcon(icon), self)
-            self.tray.show()
-        self._ticks = 0
         self.report_dialog: SlaReportDialog | None = None
         self.policy_editor: PolicyEditor | None = None
-        self.shown_notices: list[tuple[str, str]] = []
+        self._ticks = 0
         self._clock = QTimer(self)
-        self._clock.setInterval(5000)
+        self._clock.setInterval(TICK_MS)
         self._clock.timeout.connect(self._tick)
         self._clock.start()
         self._install_shortcuts()
         self._layout_restored = self._restore_layout()
-        self.queues.select(str(self.settings.value(f"{self.settings_prefix}/queue", "mine")))
-        self.reload()
+        self.queues.select(self._setting(QUEUE))
+        self.controller.reload()
+        self.controller.refresh_counts()
         self.update_status()
+        self.resize(1500, 900) if not self._layout_restored else None
 
-    # ---- data --------------------------------------------------------------------------------
+    # ---- plumbing ----------------------------------------------------------------------------
 
-    def _queue_changed(self, _queue: str) -> None:
-        self.inbox.reset_sort()
-        self.reload()
+    @property
+    def shown_notices(self) -> list[tuple[str, str]]:
+        return self.notifier.shown
 
-    def current_filter(self) -> Any:
-        return self.inbox.current_filter(self.queues.current())
+    @property
+    def tray(self) -> Any:
+        return self.notifier.tray
 
-    def reload(self) -> None:
-        """A new queue, filter, sort or search: ask the query for the ids, keep the selection."""
-        selected = self.inbox.selected_id()
-        self.model.set_ids(self.services.inbox.ids(self.current_filter()))
-        if selected:
-            self.inbox.select_id(selected)
-        self._refresh_counts()
+    def _fetch_rows(self, ids: list[str], done: Any) -> None:
+        self.controller.fetch_rows(ids, done)
 
-    def on_items_changed(self, ids: list[str]) -> None:
-        """After a sync or an action: same filter, new rows; selection and scroll stay."""
-        self.model.refresh(self.services.inbox.ids(self.current_filter()), set(ids))
-        self._refresh_counts()
-        current = self.detail.item["id"] if self.detail.item else None
-        if current and current in ids:
-            self.show_item(current)
+    def _staff_names(self) -> dict[str, str]:
+        return self.services.reference.staff_names
+
+    def _setting(self, setting: Any) -> Any:
+        return self.settings.get(
+            setting, server=self.services.server, user=self.services.user.username
+        )
+
+    def _put(self, setting: Any, value: Any) -> None:
+        self.settings.put(
+            setting, value, server=self.services.server, user=self.services.user.username
+        )
+
+    def say(self, text: str, msecs: int = 15000) -> None:
+        """A line in the status bar (failures of background work come here too)."""
+        if text:
+            self.statusBar().showMessage(text, msecs)
+
+    def _items_changed(self, _ids: list[str]) -> None:
         self.update_status()
-
-    def on_notices_changed(self) -> None:
-        if self.detail.item:
-            self.show_item(self.detail.item["id"])
-        self.update_status()
-
-    def on_reference_changed(self) -> None:
-        """New staff names or a new policy (its clocks were recomputed): repaint everything."""
-        self.model.refresh(
-            self.services.inbox.ids(self.current_filter()), set(self.model.current_ids())
-        )
-        self._refresh_counts()
-        if self.detail.item:
-            self.show_item(self.detail.item["id"])
-
-    def _refresh_counts(self) -> None:
-        counts = self.services.inbox.counts()
-        self.queues.set_counts(counts)
-        if self.tray is not None:
-            urgent = self.services.inbox.urgent_new()
-            self.tray.setToolTip(f"Triage Desk: {urgent} new or urgent")
-
-    def show_item(self, item_id: str) -> None:
-        item = self.services.item(item_id)
-        patient = self.services.patient(item["patient_id"]) if item else None
-        notice = next(
-            (n for n in reversed(self.services.notices()) if n["item_id"] == item_id), None
-        )
-        self.detail.show_item(
-            item, patient, self.services.staff_names(), self.services.policy(), notice
-        )
 
     def _act(self, item_id: str, action: dict[str, Any], if_match: object) -> None:
-        self.services.act(
-            item_id,
-            action,
-            if_match=if_match if isinstance(if_match, int) else None,
-            on_failure=self._action_failed,
-        )
+        self.controller.act(item_id, action, if_match, self._action_failed)
 
     def _action_failed(self, exc: Exception) -> None:
         box = QMessageBox(
@@ -201,54 +167,40 @@ class MainWindow(QMainWindow):
     # ---- status ------------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        """Every few seconds: the status line; every 30 s: the clocks and the counts."""
+        """Every few seconds: the status line; every 30 s: clocks, counts and notices."""
         self.update_status()
         self._ticks += 1
-        if self._ticks % 6 == 0:
-            self.model.refresh_clocks()
-            self._refresh_counts()
+        if self._ticks % CLOCK_TICKS == 0:
+            self.controller.refresh_clocks()
             self.check_alerts()
 
     def check_alerts(self) -> None:
-        """A notice when an item I can act on becomes at risk or overdue (once each)."""
-        alerts = self.services.alerts
-        if alerts is None:
-            return
-        fresh = alerts.due()
-        for alert in fresh[:5]:
-            title = "Overdue" if alert.state == "breached" else "At risk"
-            self.notify(
-                f"{title}: {alert.subject}", f"{alert.patient} · {alert.clock.replace('_', ' ')}"
-            )
-        if len(fresh) > 5:
-            self.notify("More items need attention", f"{len(fresh) - 5} more at risk or overdue")
-        if fresh:
-            alerts.note_shown(fresh)
-            self.services.ops.write(alerts.persist)  # a cache write: not on the GUI thread
+        self.services.check_alerts(self._alerts_arrived)
 
-    def notify(self, title: str, text: str) -> None:
-        """The tray shows it where there is one; the status bar otherwise. Plain text only."""
-        self.shown_notices.append((title, text))
-        if self.tray is not None and self.tray.supportsMessages():
-            self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 10000)
-        else:
-            self.statusBar().showMessage(f"{title} – {text}", 15000)
+    def _alerts_arrived(self, alerts: list[Any]) -> None:
+        if alerts:
+            self.notifier.clocks(alerts)
+            self.services.remember_alerts(alerts)
 
     def update_status(self) -> None:
-        engine = self.services.engine
-        last = engine.status.last_sync_at
-        pending = self.services.cache.counts()["pending_actions"]
-        last_epoch = _epoch(last)
+        status = self.services.engine.status
         self.sync_state.setText(
-            sync_words(engine.status.state, last_epoch, engine.status.offline_since, pending)
-        )
-        notices = len(self.services.notices())
-        if notices:
-            self.statusBar().showMessage(
-                f"{notices} action{'s' if notices != 1 else ''} not accepted – see the item", 8000
+            sync_words(
+                status.state,
+                _epoch(status.last_sync_at),
+                status.offline_since,
+                status.pending_actions,
             )
+        )
+        if status.open_notices:
+            count = status.open_notices
+            self.say(f"{count} action{'s' if count != 1 else ''} not accepted – see the item", 8000)
 
-    # ---- keyboard ----------------------------------------------------------------------------
+    def stop_timers(self) -> None:
+        self._clock.stop()
+        self.notifier.hide()
+
+    # ---- keyboard and menus ------------------------------------------------------------------
 
     def _install_shortcuts(self) -> None:
         def bind(keys: str, slot: Any) -> None:
@@ -274,7 +226,7 @@ class MainWindow(QMainWindow):
         report_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
         report_action.triggered.connect(self.open_sla_report)
         self.menuBar().addMenu("&Reports").addAction(report_action)
-        if self.services.user.role == "admin":
+        if self.services.user.role == Role.ADMIN:
             policy_action = QAction("Practice policy…", self)
             policy_action.triggered.connect(self.open_policy_editor)
             self.menuBar().addMenu("&Practice").addAction(policy_action)
@@ -292,7 +244,7 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_policy_editor(self) -> PolicyEditor:
-        editor = PolicyEditor(self.services.policy(), self._save_policy, self)
+        editor = PolicyEditor(self.services.reference.policy, self._save_policy, self)
         editor.open()
         self.policy_editor = editor
         return editor
@@ -300,8 +252,8 @@ class MainWindow(QMainWindow):
     def _save_policy(self, policy: dict[str, Any], on_saved: Any, on_failed: Any) -> None:
         def saved(result: dict[str, Any]) -> None:
             on_saved(result)
-            self.on_items_changed([])  # clocks were recomputed with the new policy
-            self.statusBar().showMessage("Practice policy saved.", 8000)
+            self.controller.on_reference_changed()  # clocks were recomputed with the new policy
+            self.say("Practice policy saved.", 8000)
 
         self.services.save_policy(policy, saved, on_failed)
 
@@ -343,40 +295,33 @@ class MainWindow(QMainWindow):
             self._layout_restored = True
 
     def _restore_layout(self) -> bool:
-        prefix = self.settings_prefix
         restored = False
-        for key, restore in (
-            ("geometry", self.restoreGeometry),
-            ("splitter", self.splitter.restoreState),
-            ("columns", self.inbox.table.horizontalHeader().restoreState),
+        for setting, restore in (
+            (GEOMETRY, self.restoreGeometry),
+            (SPLITTER, self.splitter.restoreState),
+            (COLUMNS, self.inbox.table.horizontalHeader().restoreState),
         ):
-            value = self.settings.value(f"{prefix}/{key}")
+            value = self._setting(setting)
             if isinstance(value, QByteArray):
                 restore(value)
                 restored = True
         return restored
 
     def save_layout(self) -> None:
-        prefix = self.settings_prefix
-        self.settings.setValue(f"{prefix}/geometry", self.saveGeometry())
-        self.settings.setValue(f"{prefix}/splitter", self.splitter.saveState())
-        self.settings.setValue(f"{prefix}/columns", self.inbox.table.horizontalHeader().saveState())
-        self.settings.setValue(f"{prefix}/queue", self.queues.current())
+        self._put(GEOMETRY, self.saveGeometry())
+        self._put(SPLITTER, self.splitter.saveState())
+        self._put(COLUMNS, self.inbox.table.horizontalHeader().saveState())
+        self._put(QUEUE, self.queues.current())
         self.settings.sync()
 
     def _sign_out(self) -> None:
-        self.save_layout()
         if self.services.sign_out is not None:
             self.services.sign_out()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.save_layout()
-        self._clock.stop()
-        if self.tray is not None:
-            self.tray.hide()
-        super().closeEvent(event)
-        if not QApplication.topLevelWidgets():
-            QApplication.quit()
+        """Closing the window quits: the app closes the session off the GUI thread."""
+        event.ignore()
+        self.quit_requested.emit()
 
 
 def _epoch(value: str | None) -> float | None:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from portal_client.policy_form import CLOCKS, KINDS, PRIORITIES, build_policy
-from portal_client.sla import WEEKDAYS
+from triage_core.calendar import WEEKDAYS
 
 from .widgets import PlainLabel
 

@@ -6,15 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
+
+from triage_core.actions import json_schema
 
 from .. import audit
 from ..deps import IpDep, ServicesDep, StaffDep
 from ..errors import documented, not_found
 from ..items import item_dict, load_entries
 from ..models import Item
-from ..schemas import Action, ItemEnvelope
+from ..schemas import ItemEnvelope
 
 router = APIRouter(tags=["items"])
 
@@ -80,9 +81,7 @@ async def act(
 
 
 def register_action_schema(openapi: dict[str, Any]) -> None:
-    """Put the Action union into the OpenAPI components (the route reads raw bytes)."""
-    schema = TypeAdapter(Action).json_schema(ref_template="#/components/schemas/{model}")
+    """Put the Action union into the OpenAPI components (the route reads raw bytes; the
+    schemas come from the domain core's declarations, as its validation does)."""
     components = openapi.setdefault("components", {}).setdefault("schemas", {})
-    for name, definition in schema.pop("$defs", {}).items():
-        components.setdefault(name, definition)
-    components["Action"] = schema
+    components.update(json_schema())

@@ -1,22 +1,61 @@
-"""A signed-in main window against the real portal API on a loopback port."""
+"""A signed-in main window against the real portal API on a loopback port; every Qt test fails
+if it leaves a thread running or a timer ticking."""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
 
-from desktop.app import DesktopApp
+from desktop.app import DesktopApp, open_session
 from portal_client.credentials import CredentialStore
 from portal_client.session import sign_in
 from tests.support.keyrings import MemoryKeyring
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Threads that outlive a test by design: the demo portal of a module fixture and its servers.
+LONG_LIVED = ("demo-portal", "demo-patients", "AnyIO worker thread", "asyncio_")
+
+
+def _ours(thread: threading.Thread) -> bool:
+    """A thread the test may have started (Qt pool threads show up as dummy threads)."""
+    return not isinstance(thread, threading._DummyThread) and not thread.name.startswith(  # type: ignore[attr-defined]
+        LONG_LIVED
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads_or_timers() -> Iterator[None]:
+    """Set up before `qtbot` and the desks, so this runs after they are torn down."""
+    before = set(threading.enumerate())
+    yield
+    app = QApplication.instance()
+    deadline = time.monotonic() + 15
+    while True:
+        if app is not None:
+            app.processEvents()
+        leaked = [t for t in set(threading.enumerate()) - before if t.is_alive() and _ours(t)]
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not leaked, f"threads still running after the test: {[t.name for t in leaked]}"
+    if app is not None:
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        ticking = [
+            f"{type(widget).__name__}/{timer.objectName() or 'timer'}"
+            for widget in QApplication.topLevelWidgets()
+            for timer in widget.findChildren(QTimer)
+            if timer.isActive()
+        ]
+        assert not ticking, f"timers still running after the test: {ticking}"
 
 
 @dataclass
@@ -36,6 +75,23 @@ def wait_for(qtbot, condition: Callable[[], bool], timeout: float = 10.0) -> Non
     qtbot.waitUntil(condition, timeout=int(timeout * 1000))
 
 
+def settle(qtbot, window, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the window shows the newest answer to everything it asked for."""
+    wait_for(qtbot, window.controller.idle, timeout)
+
+
+def sign_in_desk(app: DesktopApp, url: str, username: str, backend: MemoryKeyring) -> None:
+    """Sign in as the dialog would (here on the test's thread) and open the window."""
+    signed = sign_in(
+        url,
+        username,
+        "demo",
+        data_dir=app.data_dir,
+        credentials=CredentialStore(url, backend=backend),
+    )
+    app._signed_in(open_session(signed))
+
+
 @pytest.fixture
 def open_desk(qtbot, qapp, portal, tmp_path: Path) -> Iterator[Callable[..., Desk]]:  # type: ignore[no-untyped-def]
     desks: list[Desk] = []
@@ -51,26 +107,19 @@ def open_desk(qtbot, qapp, portal, tmp_path: Path) -> Iterator[Callable[..., Des
             settings=settings,
             credentials_backend=backend,
         )
-        signed = sign_in(
-            portal.url,
-            username,
-            "demo",
-            data_dir=app.data_dir,
-            credentials=CredentialStore(portal.url, backend=backend),
-        )
-        app._signed_in(signed)
+        sign_in_desk(app, portal.url, username, backend)
         desk = Desk(app)
-        qtbot.addWidget(app.window)
+        # Not qtbot.addWidget: the app owns its window (signing out deletes it) and closes it
+        # when the desk is torn down.
         start = time.monotonic()
         qtbot.waitUntil(lambda: app.services.engine.status.cycles >= 1, timeout=20000)
         assert time.monotonic() - start < 20
+        settle(qtbot, app.window)
         desks.append(desk)
         return desk
 
     yield make
     for desk in desks:
-        if desk.app.window is not None:
-            desk.app.window.close()
         desk.app.shutdown()
 
 

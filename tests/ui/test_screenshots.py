@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 
 from desktop.app import DesktopApp
 from desktop.demo import DemoPortal
-from tests.ui.conftest import wait_for
+from tests.ui.conftest import settle, wait_for
 from ui.widgets import PlainLabel
 
 ROLES = (("frontdesk", "front_desk"), ("nurse", "nursing"), ("doctor", "clinician"))
@@ -51,13 +51,11 @@ def demo_desk(qtbot, qapp, demo_portal, tmp_path, username, on_dialog=None):  # 
         on_dialog(app.dialog)
     app.dialog._demo(username)
     wait_for(qtbot, lambda: app.window is not None, timeout=20)
-    qtbot.addWidget(app.window)
     wait_for(qtbot, lambda: app.services.engine.status.cycles >= 1, timeout=20)
     try:
         yield app
     finally:
         app.demo = None  # the module fixture stops it
-        app.window.close()
         app.shutdown()
 
 
@@ -74,6 +72,7 @@ def test_main_window_in_each_role(qtbot, qapp, demo_portal, tmp_path, username, 
         window = app.window
         window.resize(1500, 900)
         window.queues.select(queue)
+        settle(qtbot, window)
         window.inbox.step(1)
         wait_for(qtbot, lambda: window.detail.item is not None)
 

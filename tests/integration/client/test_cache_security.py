@@ -26,10 +26,10 @@ def test_cache_holds_no_patient_text_or_tokens_in_the_clear(portal, desk, tmp_pa
     nurse = desk("nurse")
     Syncer(nurse.api, nurse.cache, nurse.user).pull()
     item = find_item(portal.db, status="open")
-    nurse.cache.enqueue(
+    nurse.cache.outbox.enqueue(
         item.id, {"type": "reply", "body": "Zanzibar-unique-reply-text"}, nurse.user.id
     )
-    patient = nurse.cache.item(item.id)
+    patient = nurse.cache.queries.item(item.id)
     with portal.db.read() as session:
         from portal_api.models import Patient
 
@@ -60,19 +60,19 @@ def test_cache_files_are_private(portal, desk, tmp_path) -> None:
 def test_wrong_key_sets_the_cache_aside_and_starts_fresh(tmp_path) -> None:
     folder = tmp_path / "cache"
     cache = Cache.open(folder, "11" * 32)
-    cache.enqueue("item-1", {"type": "note", "body": "unsent"}, "me")
+    cache.outbox.enqueue("item-1", {"type": "note", "body": "unsent"}, "me")
     cache.close()
     reopened = Cache.open(folder, "22" * 32)
     assert reopened.report.integrity.startswith("cannot be decrypted")
     assert reopened.report.set_aside is not None and reopened.report.set_aside.exists()
-    assert reopened.counts()["pending_actions"] == 0
+    assert reopened.queries.counts()["pending_actions"] == 0
     reopened.close()
     # The set-aside file still holds the unsent action for whoever has the old key.
     rescued = Cache.open(tmp_path / "rescue", "11" * 32)
     rescued.close()
     os.replace(reopened.report.set_aside, tmp_path / "rescue" / CACHE_FILE)
     old = Cache.open(tmp_path / "rescue", "11" * 32)
-    assert old.counts()["pending_actions"] == 1
+    assert old.queries.counts()["pending_actions"] == 1
     old.close()
 
 
@@ -81,7 +81,7 @@ def test_a_corrupted_cache_fails_its_check_and_is_set_aside(tmp_path) -> None:
     cache = Cache.open(folder, "33" * 32)
     cache.set_meta(cursor="abc")
     for n in range(200):
-        cache.enqueue(f"item-{n}", {"type": "note", "body": "x" * 200}, "me")
+        cache.outbox.enqueue(f"item-{n}", {"type": "note", "body": "x" * 200}, "me")
     cache.close()
     path = folder / CACHE_FILE
     data = bytearray(path.read_bytes())
@@ -101,8 +101,7 @@ def test_a_corrupted_cache_fails_its_check_and_is_set_aside(tmp_path) -> None:
 def test_a_cache_from_a_newer_version_is_set_aside(tmp_path) -> None:
     folder = tmp_path / "cache"
     cache = Cache.open(folder, "44" * 32)
-    with cache.write() as conn:
-        conn.exec_driver_sql("PRAGMA user_version = 99")
+    cache.write(lambda conn: conn.exec_driver_sql("PRAGMA user_version = 99"))
     cache.close()
     reopened = Cache.open(folder, "44" * 32)
     assert "newer" in reopened.report.integrity
@@ -184,14 +183,14 @@ def test_a_version_1_cache_is_migrated_in_place(tmp_path) -> None:
     outbox; the full-text index is rebuilt by the next full sync."""
     import json
 
-    from portal_client import cache_schema
+    from portal_client.cache import schema as cache_schema
 
     folder = tmp_path / "cache"
     cache = Cache.open(folder, "66" * 32)
     cache.close()
     path = folder / CACHE_FILE
     path.unlink()
-    from portal_client.cache import _engine
+    from portal_client.cache.files import _engine
 
     old = _engine(path, "66" * 32)
     with old.connect() as conn:
@@ -239,8 +238,8 @@ def test_a_version_1_cache_is_migrated_in_place(tmp_path) -> None:
             conn.exec_driver_sql("SELECT patient_name FROM items WHERE id = 'i1'").scalar_one()
             == "Ada Lovelace"
         )
-    assert upgraded.item("i1")["version"] == 4
-    assert upgraded.counts()["pending_actions"] == 1
+    assert upgraded.queries.item("i1")["version"] == 4
+    assert upgraded.queries.counts()["pending_actions"] == 1
     assert upgraded.cursor is None  # the next sync refills every row and the search index
     upgraded.close()
 
@@ -271,9 +270,11 @@ def test_a_renamed_patient_is_renamed_on_their_items(tmp_path) -> None:
         "details": {},
         "entries": [],
     }
-    cache.apply_page({"items": [item], "patients": [patient], "cursor": "c1", "has_more": False})
+    cache.feed.apply_page(
+        {"items": [item], "patients": [patient], "cursor": "c1", "has_more": False}
+    )
     renamed = {**patient, "family_name": "Lovelace"}
-    cache.apply_page({"items": [], "patients": [renamed], "cursor": "c2", "has_more": False})
+    cache.feed.apply_page({"items": [], "patients": [renamed], "cursor": "c2", "has_more": False})
     with cache.read() as conn:
         name = conn.exec_driver_sql("SELECT patient_name FROM items WHERE id = 'i1'").scalar()
     assert name == "Ada Lovelace"

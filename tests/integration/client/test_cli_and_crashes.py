@@ -187,7 +187,7 @@ def test_killed_during_a_large_sync_recovers_to_the_exact_state(big_portal, tmp_
     cache = open_cache(url, "nurse", credentials, data, create_key=False)
     try:
         assert cache.report.integrity == "ok"
-        assert cache.server_versions() == server_truth(db)
+        assert cache.queries.server_versions() == server_truth(db)
     finally:
         cache.close()
 
@@ -207,7 +207,7 @@ def test_killed_during_outbox_delivery_applies_each_action_exactly_once(
         user_id = cache.meta("user_id")
         assert user_id
         for n, item_id in enumerate(targets):
-            cache.enqueue(item_id, {"type": "note", "body": f"crash-test note {n}"}, user_id)
+            cache.outbox.enqueue(item_id, {"type": "note", "body": f"crash-test note {n}"}, user_id)
         cache.close()
         # Each action answers slowly, so kills land mid-delivery (before, during, after).
         proxy.fail("/api/v1/items/", *["slow:0.15"] * 200)

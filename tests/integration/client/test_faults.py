@@ -64,10 +64,10 @@ def test_each_fault_is_a_typed_error_and_the_next_sync_completes(
     with pytest.raises(error) as caught:
         syncer(nurse).pull()
     assert caught.value.message  # something to show staff
-    assert nurse.cache.counts()["items"] == 0
+    assert nurse.cache.queries.counts()["items"] == 0
     result = syncer(nurse).pull()
     assert result.items == SMALL_ITEMS
-    assert nurse.cache.counts()["items"] == SMALL_ITEMS
+    assert nurse.cache.queries.counts()["items"] == SMALL_ITEMS
 
 
 def test_server_gone_mid_sync_keeps_finished_pages_and_resumes(
@@ -76,7 +76,7 @@ def test_server_gone_mid_sync_keeps_finished_pages_and_resumes(
     proxy.fail(SYNC, "after:3")
     with pytest.raises(Offline):
         syncer(nurse).pull()
-    assert nurse.cache.counts()["items"] == 30  # three pages of ten, each with its cursor
+    assert nurse.cache.queries.counts()["items"] == 30  # three pages of ten, each with its cursor
     cursor = nurse.cache.cursor
     assert cursor
     proxy.heal()
@@ -88,7 +88,7 @@ def test_server_gone_mid_sync_keeps_finished_pages_and_resumes(
 
     with portal.db.read() as session:
         truth = {row.id: row.version for row in session.execute(select(Item.id, Item.version))}
-    assert nurse.cache.server_versions() == truth
+    assert nurse.cache.queries.server_versions() == truth
 
 
 def test_a_lost_action_reply_is_retried_with_the_same_key_and_applied_once(
@@ -96,15 +96,14 @@ def test_a_lost_action_reply_is_retried_with_the_same_key_and_applied_once(
 ) -> None:
     syncer(nurse).pull()
     item = find_item(portal.db, status="open")
-    nurse.cache.enqueue(item.id, {"type": "note", "body": "exactly once"}, nurse.user.id)
-    key = nurse.cache.next_outbox()["idem_key"]
+    nurse.cache.outbox.enqueue(item.id, {"type": "note", "body": "exactly once"}, nurse.user.id)
+    key = nurse.cache.outbox.next()["idem_key"]
     # The server applies the action, but the reply never arrives.
     proxy.fail(f"/api/v1/items/{item.id}/actions", "truncated")
     result = syncer(nurse).push()
     assert result.delivered == 0 and result.retry_in is not None
-    assert nurse.cache.next_outbox()["idem_key"] == key  # same key for the retry
-    with nurse.cache.write() as conn:
-        conn.exec_driver_sql("UPDATE outbox SET next_attempt_at = 0")
+    assert nurse.cache.outbox.next()["idem_key"] == key  # same key for the retry
+    nurse.cache.write(lambda conn: conn.exec_driver_sql("UPDATE outbox SET next_attempt_at = 0"))
     assert syncer(nurse).push().delivered == 1
     from sqlalchemy import func, select
 
@@ -120,9 +119,9 @@ def test_a_lost_action_reply_is_retried_with_the_same_key_and_applied_once(
 def test_a_500_on_an_action_is_retried_later(proxy: FaultProxy, nurse: SignedIn, portal) -> None:
     syncer(nurse).pull()
     item = find_item(portal.db, status="open")
-    nurse.cache.enqueue(item.id, {"type": "note", "body": "later"}, nurse.user.id)
+    nurse.cache.outbox.enqueue(item.id, {"type": "note", "body": "later"}, nurse.user.id)
     proxy.fail("/api/v1/items/", "500")
     result = syncer(nurse).push()
     assert result.delivered == 0 and result.error
-    row = nurse.cache.next_outbox()
+    row = nurse.cache.outbox.next()
     assert row["attempts"] == 1 and row["last_error"]

@@ -1,4 +1,4 @@
-"""Pure rules of the service: triage, policy validation, rates, settings, passwords."""
+"""Pure rules of the service: policy validation, rates, settings, passwords."""
 
 from __future__ import annotations
 
@@ -6,42 +6,12 @@ import copy
 
 import pytest
 
-from portal_api import triage
 from portal_api.config import Settings
 from portal_api.errors import ApiError
 from portal_api.policy import validate_policy
 from portal_api.security import hash_password, new_token, token_hash, verify_password
 from portal_api.seed.data import demo_policy
 from portal_api.simulate import SimulatorError, parse_duration, parse_rate
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "I have chest pain",
-        "Shortness of breath when walking",
-        "thinking about suicide",
-        "I'm out of my insulin",
-        "severe headache",
-        "fever of 104",
-        "URGENT please",
-    ],
-)
-def test_red_flags_make_a_request_urgent(text: str) -> None:
-    assert triage.initial_priority("message", "Question", text) == "urgent"
-
-
-@pytest.mark.parametrize("text", ["Refill please", "Can I reschedule?", "Billing question"])
-def test_ordinary_requests_are_routine(text: str) -> None:
-    assert triage.initial_priority("message", text, text) == "routine"
-    assert triage.red_flags(text) == []
-
-
-def test_queues_by_kind_and_category() -> None:
-    assert triage.initial_queue("refill", {}) == "nursing"
-    assert triage.initial_queue("appointment", {}) == "front_desk"
-    assert triage.initial_queue("message", {"category": "clinical"}) == "nursing"
-    assert triage.initial_queue("message", {"category": "billing"}) == "front_desk"
 
 
 def test_demo_policy_is_valid_and_normalised() -> None:

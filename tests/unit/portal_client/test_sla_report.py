@@ -10,8 +10,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from portal_api.seed.data import demo_policy
-from portal_client.sla import BusinessCalendar
 from portal_client.sla_report import build_report
+from triage_core.calendar import BusinessCalendar
 
 NY = ZoneInfo("America/New_York")
 POLICY = demo_policy()

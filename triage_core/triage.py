@@ -1,4 +1,4 @@
-"""Server-side triage of new patient requests: which queue, and red flags that make it urgent.
+"""Triage of new patient requests: which queue, and red flags that make it urgent.
 
 Pure functions over plain data. Staff can always change queue and priority afterwards; the
 point is that a patient writing "chest pain" is never filed as routine by default.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+from .vocabulary import Kind, MessageCategory, Priority, Queue
 
 RED_FLAGS = (
     r"chest (pain|pressure|tightness)",
@@ -37,14 +39,16 @@ def red_flags(*texts: str) -> list[str]:
     return found
 
 
-def initial_queue(kind: str, details: dict[str, Any]) -> str:
+def initial_queue(kind: str, details: dict[str, Any]) -> Queue:
     """Appointments and admin questions go to the front desk, clinical work to nursing."""
-    if kind == "refill":
-        return "nursing"
-    if kind == "appointment":
-        return "front_desk"
-    return "nursing" if details.get("category") == "clinical" else "front_desk"
+    if kind == Kind.REFILL:
+        return Queue.NURSING
+    if kind == Kind.APPOINTMENT:
+        return Queue.FRONT_DESK
+    if details.get("category") == MessageCategory.CLINICAL:
+        return Queue.NURSING
+    return Queue.FRONT_DESK
 
 
-def initial_priority(kind: str, subject: str, body: str) -> str:
-    return "urgent" if red_flags(subject, body) else "routine"
+def initial_priority(kind: str, subject: str, body: str) -> Priority:
+    return Priority.URGENT if red_flags(subject, body) else Priority.ROUTINE

@@ -1,4 +1,4 @@
-"""Pure client rules: optimistic folding, conflict wording, backoff."""
+"""Pure client rules: pending actions folded with the core's rules, conflict wording, backoff."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portal_client.notices import describe_conflict
-from portal_client.optimistic import PendingAction, apply_action, fold, user_text
+from portal_client.optimistic import PendingAction, fold
+from portal_client.optimistic import apply_action as apply_pending
 from portal_client.sync import backoff_delay
+from triage_core.actions import user_text
 
 ME, OTHER = "me-id", "other-id"
 NOW = "2026-11-27T15:42:00Z"
@@ -41,10 +43,20 @@ def pending(action: dict, n: int = 1) -> PendingAction:
     return PendingAction(n, "i1", action, NOW, ME)
 
 
+def apply_action(shown: dict, action: PendingAction, role: str = "clinician") -> dict:
+    return apply_pending(shown, action, role)
+
+
 def test_claim_assigns_me_and_opens() -> None:
     shown = apply_action(item(), pending({"type": "claim"}))
     assert shown["assignee_id"] == ME and shown["status"] == "open"
-    assert shown["entries"][-1]["data"] == {"action": "claim", "pending": True}
+    assert shown["entries"][-1]["data"] == {
+        "action": "claim",
+        "assignee_id": ME,
+        "previous_assignee_id": None,
+        "pending": True,
+    }
+    assert shown["entries"][-1]["body"] == "Claimed"
 
 
 def test_reply_adds_a_pending_reply_and_first_response() -> None:
@@ -55,6 +67,7 @@ def test_reply_adds_a_pending_reply_and_first_response() -> None:
     assert shown["first_response_at"] == NOW
     assert [e["type"] for e in shown["entries"]] == ["staff_reply", "event"]
     assert shown["entries"][0]["body"] == "Hi"
+    assert shown["entries"][1]["data"]["entry_id"] == shown["entries"][0]["id"]
 
 
 def test_route_clears_the_assignee_and_decisions_close() -> None:
@@ -74,6 +87,17 @@ def test_closed_items_only_take_notes_and_reopen() -> None:
     assert noted["entries"][0]["type"] == "internal_note"
 
 
+def test_an_action_the_role_may_not_take_changes_nothing_on_screen() -> None:
+    refill = pending({"type": "refill_decision", "outcome": "approved"})
+    assert apply_action(item(), refill, role="nurse") == item()
+    assert apply_action(item(), refill, role="clinician")["status"] == "done"
+
+
+def test_an_unreadable_pending_action_changes_nothing() -> None:
+    assert apply_action(item(), pending({"type": "launch_rockets"})) == item()
+    assert apply_action(item(), pending({"type": "reply"})) == item()  # no body
+
+
 def test_fold_applies_in_order_and_leaves_the_server_item_alone() -> None:
     server = item()
     shown = fold(
@@ -83,6 +107,7 @@ def test_fold_applies_in_order_and_leaves_the_server_item_alone() -> None:
             pending({"type": "release"}, 2),
             pending({"type": "set_priority", "priority": "urgent"}, 3),
         ],
+        "nurse",
     )
     assert shown["assignee_id"] is None and shown["priority"] == "urgent"
     assert server == item()  # untouched
@@ -117,7 +142,7 @@ def test_fold_never_loses_entries_or_breaks_the_shape(actions: list[dict]) -> No
             }
         ]
     )
-    shown = fold(server, [pending(a, n) for n, a in enumerate(actions)])
+    shown = fold(server, [pending(a, n) for n, a in enumerate(actions)], "nurse")
     assert shown["entries"][0]["id"] == "e1"
     assert set(shown) == set(server)
     assert shown["status"] in {"new", "open", "waiting_patient", "done", "cancelled"}

@@ -1,0 +1,36 @@
+"""Triage of new requests: the queue by kind, and red flags that make a request urgent."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage_core import triage
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have chest pain",
+        "Shortness of breath when walking",
+        "thinking about suicide",
+        "I'm out of my insulin",
+        "severe headache",
+        "fever of 104",
+        "URGENT please",
+    ],
+)
+def test_red_flags_make_a_request_urgent(text: str) -> None:
+    assert triage.initial_priority("message", "Question", text) == "urgent"
+
+
+@pytest.mark.parametrize("text", ["Refill please", "Can I reschedule?", "Billing question"])
+def test_ordinary_requests_are_routine(text: str) -> None:
+    assert triage.initial_priority("message", text, text) == "routine"
+    assert triage.red_flags(text) == []
+
+
+def test_queues_by_kind_and_category() -> None:
+    assert triage.initial_queue("refill", {}) == "nursing"
+    assert triage.initial_queue("appointment", {}) == "front_desk"
+    assert triage.initial_queue("message", {"category": "clinical"}) == "nursing"
+    assert triage.initial_queue("message", {"category": "billing"}) == "front_desk"

@@ -1,0 +1,244 @@
+"""The actions on one item: buttons enabled by the domain core's permissions, each disabled one
+saying why, and the decisions of refills and appointments."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from PySide6.QtCore import QDateTime, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateTimeEdit,
+    QGridLayout,
+    QHBoxLayout,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from triage_core.actions import (
+    Action,
+    AppointmentDecision,
+    Assign,
+    Claim,
+    Note,
+    RefillDecision,
+    Release,
+    Reopen,
+    Reply,
+    Resolve,
+    Route,
+    SetPriority,
+    WaitPatient,
+    to_wire,
+)
+from triage_core.permissions import Actor, offer, role_allows
+from triage_core.vocabulary import (
+    AppointmentOutcome,
+    Kind,
+    Priority,
+    Queue,
+    RefillOutcome,
+)
+
+from .composer import enable
+from .widgets import PlainLabel
+
+SIMPLE = (
+    ("claim", "Claim (C)"),
+    ("release", "Release"),
+    ("wait_patient", "Waiting on patient"),
+    ("resolve", "Done (D)"),
+    ("reopen", "Reopen"),
+    ("priority", "Mark urgent"),
+)
+
+
+def next_weekday_morning(now: datetime) -> datetime:
+    """A sensible first offer for a new time: 09:00 on the next weekday after tomorrow."""
+    day = (now + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+class ItemActions(QWidget):
+    """Emits `action_requested(action, decided)` with a wire-form action; `decided` marks a
+    decision (sent with the version the person saw, so a change meanwhile is not overruled)."""
+
+    action_requested = Signal(dict, bool)
+
+    def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = actor
+        self.item: dict[str, Any] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        grid = QGridLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for n, (key, label) in enumerate(SIMPLE):
+            button = QPushButton(label, self)
+            button.setAccessibleName(label.split(" (")[0])
+            button.clicked.connect(lambda _c=False, k=key: self._simple(k))
+            self.buttons[key] = button
+            grid.addWidget(button, n // 3, n % 3)
+        self.assign = QComboBox(self)
+        self.assign.setAccessibleName("Assign to")
+        self.route = QComboBox(self)
+        self.route.setAccessibleName("Move to queue")
+        self.route.addItem("Move to queue…", None)
+        for queue in Queue:
+            self.route.addItem(queue.word, queue.value)
+        self.assign.activated.connect(self._assign)
+        self.route.activated.connect(self._route)
+        grid.addWidget(self.assign, 2, 0)
+        grid.addWidget(self.route, 2, 1)
+        layout.addLayout(grid)
+
+        self.decision_row = QWidget(self)
+        decision = QHBoxLayout(self.decision_row)
+        decision.setContentsMargins(0, 0, 0, 0)
+        self.approve = QPushButton("Approve", self.decision_row)
+        self.modify = QPushButton("Approve 30 days", self.decision_row)
+        self.deny = QPushButton("Deny", self.decision_row)
+        self.confirm_time = QDateTimeEdit(self.decision_row)
+        self.confirm_time.setCalendarPopup(True)
+        self.confirm_time.setDisplayFormat("ddd d MMM yyyy HH:mm")
+        self.confirm_time.setAccessibleName("Appointment time")
+        self.confirm = QPushButton("Confirm appointment", self.decision_row)
+        self.decline = QPushButton("Decline", self.decision_row)
+        self.decision_note = PlainLabel("", self.decision_row, selectable=False)
+        for widget in (
+            self.approve,
+            self.modify,
+            self.deny,
+            self.confirm_time,
+            self.confirm,
+            self.decline,
+            self.decision_note,
+        ):
+            decision.addWidget(widget)
+        decision.addStretch(1)
+        self.approve.clicked.connect(lambda: self._refill(RefillOutcome.APPROVED))
+        self.modify.clicked.connect(lambda: self._refill(RefillOutcome.MODIFIED))
+        self.deny.clicked.connect(lambda: self._refill(RefillOutcome.DENIED))
+        self.confirm.clicked.connect(lambda: self._appointment(AppointmentOutcome.CONFIRMED))
+        self.decline.clicked.connect(lambda: self._appointment(AppointmentOutcome.DECLINED))
+        layout.addWidget(self.decision_row)
+
+    # ---- what may be done now ----------------------------------------------------------------
+
+    def _offer(self, action: Action) -> Any:
+        return offer(self.actor, self.item, action)
+
+    def show_item(self, item: dict[str, Any], staff: list[dict[str, Any]]) -> None:
+        self.item = item
+        urgent = item.get("priority") == Priority.URGENT
+        other = Priority.ROUTINE if urgent else Priority.URGENT
+        self.buttons["priority"].setText(f"Mark {other.value}")
+        self.buttons["priority"].setAccessibleName(f"Mark {other.value}")
+        for key, action in (
+            ("claim", Claim()),
+            ("release", Release()),
+            ("wait_patient", WaitPatient()),
+            ("resolve", Resolve()),
+            ("reopen", Reopen()),
+            ("priority", SetPriority(other)),
+        ):
+            enable(self.buttons[key], self._offer(action))
+        enable(self.route, self._offer(Route(Queue.NURSING)))
+        enable(self.assign, self._offer(Assign("someone")))
+        self.assign.clear()
+        self.assign.addItem("Assign to…", None)
+        for member in staff:
+            if member.get("active", True):
+                self.assign.addItem(member["display_name"], member["id"])
+        self._show_decisions(item)
+
+    def _show_decisions(self, item: dict[str, Any]) -> None:
+        kind = item.get("kind")
+        is_refill, is_appt = kind == Kind.REFILL, kind == Kind.APPOINTMENT
+        may_decide = role_allows(self.actor, RefillDecision(RefillOutcome.APPROVED))
+        for button, outcome in (
+            (self.approve, RefillDecision(RefillOutcome.APPROVED)),
+            (self.modify, RefillDecision(RefillOutcome.MODIFIED, quantity=30)),
+            (self.deny, RefillDecision(RefillOutcome.DENIED)),
+        ):
+            button.setVisible(is_refill and may_decide.allowed)
+            enable(button, self._offer(outcome))
+        first_offer = next_weekday_morning(datetime.now().astimezone())
+        self.confirm_time.setDateTime(QDateTime.fromSecsSinceEpoch(int(first_offer.timestamp())))
+        confirm = AppointmentDecision(AppointmentOutcome.CONFIRMED, starts_at=first_offer)
+        for control, decision in (
+            (self.confirm_time, self._offer(confirm)),
+            (self.confirm, self._offer(confirm)),
+            (self.decline, self._offer(AppointmentDecision(AppointmentOutcome.DECLINED))),
+        ):
+            control.setVisible(is_appt)
+            enable(control, decision)
+        if is_refill and not may_decide:
+            self.decision_note.setText(
+                f"{may_decide.reason} Move it to Clinician sign-off when it is ready."
+            )
+        else:
+            self.decision_note.setText("")
+        self.decision_row.setVisible(is_refill or is_appt)
+
+    def reply_decision(self) -> Any:
+        return self._offer(Reply("text"))
+
+    def note_decision(self) -> Any:
+        return self._offer(Note("text"))
+
+    # ---- asking for actions ------------------------------------------------------------------
+
+    def _request(self, action: Action, *, decided: bool = False) -> None:
+        self.action_requested.emit(to_wire(action), decided)
+
+    def _simple(self, key: str) -> None:
+        actions: dict[str, Action] = {
+            "claim": Claim(),
+            "release": Release(),
+            "wait_patient": WaitPatient(),
+            "resolve": Resolve(),
+            "reopen": Reopen(),
+        }
+        if key == "priority":
+            urgent = self.item.get("priority") == Priority.URGENT
+            self._request(SetPriority(Priority.ROUTINE if urgent else Priority.URGENT))
+        else:
+            self._request(actions[key])
+
+    def claim(self) -> None:
+        if self.buttons["claim"].isEnabled():
+            self._simple("claim")
+
+    def done(self) -> None:
+        if self.buttons["resolve"].isEnabled():
+            self._simple("resolve")
+
+    def _assign(self, index: int) -> None:
+        staff_id = self.assign.itemData(index)
+        if staff_id:
+            self._request(Assign(staff_id))
+
+    def _route(self, index: int) -> None:
+        queue = self.route.itemData(index)
+        self.route.setCurrentIndex(0)
+        if queue:
+            self._request(Route(Queue(queue)))
+
+    def _refill(self, outcome: RefillOutcome) -> None:
+        if outcome == RefillOutcome.MODIFIED:
+            note = "30-day supply; please book a visit for further refills."
+            self._request(RefillDecision(outcome, quantity=30, note=note), decided=True)
+        else:
+            self._request(RefillDecision(outcome), decided=True)
+
+    def _appointment(self, outcome: AppointmentOutcome) -> None:
+        starts_at = None
+        if outcome == AppointmentOutcome.CONFIRMED:
+            seconds = self.confirm_time.dateTime().toSecsSinceEpoch()
+            starts_at = datetime.fromtimestamp(seconds, UTC)
+        self._request(AppointmentDecision(outcome, starts_at=starts_at), decided=True)

@@ -1,0 +1,57 @@
+"""Telling staff about work that needs them: the tray (its count and messages), or the status
+bar where there is no tray. Plain text only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QStyle, QSystemTrayIcon, QWidget
+
+from portal_client.inbox import Alert
+
+if TYPE_CHECKING:
+    from desktop.services import Counts
+
+SHOWN_AT_ONCE = 5
+
+
+class Notifier(QObject):
+    def __init__(self, window: QWidget, fallback: Callable[[str], None]) -> None:
+        super().__init__(window)
+        self.fallback = fallback  # the status bar
+        self.shown: list[tuple[str, str]] = []
+        self.tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            icon = window.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
+            self.tray = QSystemTrayIcon(QIcon(icon), window)
+            self.tray.show()
+
+    def set_counts(self, counts: Counts) -> None:
+        if self.tray is not None:
+            self.tray.setToolTip(f"Triage Desk: {counts.urgent_new} new or urgent")
+
+    def notify(self, title: str, text: str) -> None:
+        """The tray shows it where there is one; the status bar otherwise."""
+        self.shown.append((title, text))
+        if self.tray is not None and self.tray.supportsMessages():
+            self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 10000)
+        else:
+            self.fallback(f"{title} – {text}")
+
+    def clocks(self, alerts: list[Alert]) -> None:
+        """A notice for each item I can act on that became at risk or overdue."""
+        for alert in alerts[:SHOWN_AT_ONCE]:
+            title = "Overdue" if alert.state == "breached" else "At risk"
+            self.notify(
+                f"{title}: {alert.subject}", f"{alert.patient} · {alert.clock.replace('_', ' ')}"
+            )
+        if len(alerts) > SHOWN_AT_ONCE:
+            more = len(alerts) - SHOWN_AT_ONCE
+            self.notify("More items need attention", f"{more} more at risk or overdue")
+
+    def hide(self) -> None:
+        if self.tray is not None:
+            self.tray.hide()

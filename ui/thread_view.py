@@ -1,0 +1,68 @@
+"""An item's conversation and history, oldest first. Every text is plain text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
+from portal_client.templates import local_time
+from triage_core.vocabulary import AuthorKind, EntryType
+
+from .widgets import PlainLabel
+
+HEADINGS = {
+    EntryType.PATIENT_MESSAGE: "{name} wrote",
+    EntryType.STAFF_REPLY: "Reply from {name}",
+    EntryType.INTERNAL_NOTE: "Internal note · {name}",
+}
+
+
+def author_name(author: dict[str, Any], staff: dict[str, str]) -> str:
+    kind = author.get("kind")
+    if kind == AuthorKind.PATIENT:
+        return "Patient"
+    if kind == AuthorKind.SYSTEM:
+        return AuthorKind.SYSTEM.word
+    return staff.get(author.get("id") or "", "Staff")
+
+
+class ThreadView(QScrollArea):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setAccessibleName("Conversation")
+        self.box = QWidget()
+        self.entries = QVBoxLayout(self.box)
+        self.entries.addStretch(1)
+        self.setWidget(self.box)
+
+    def show_entries(
+        self, entries: list[dict[str, Any]], staff: dict[str, str], timezone: str | None
+    ) -> None:
+        while self.entries.count() > 1:
+            taken = self.entries.takeAt(0)
+            old = taken.widget() if taken is not None else None
+            if old is not None:
+                old.deleteLater()
+        for entry in entries:
+            label = self._label(entry, staff, timezone)
+            label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+            self.entries.insertWidget(self.entries.count() - 1, label)
+
+    @staticmethod
+    def _label(entry: dict[str, Any], staff: dict[str, str], timezone: str | None) -> PlainLabel:
+        name = author_name(entry.get("author") or {}, staff)
+        when = local_time(entry.get("created_at"), timezone)
+        data = entry.get("data") or {}
+        sending = " (sending…)" if data.get("pending") else ""
+        if entry.get("type") == EntryType.EVENT:
+            what = entry.get("body") or data.get("action", "")
+            label = PlainLabel(f"{name} · {what} · {when}{sending}")
+            label.setObjectName("eventLine")
+            return label
+        heading = HEADINGS.get(entry.get("type", ""), "{name}").format(name=name)
+        label = PlainLabel(f"{heading} · {when}{sending}\n{entry.get('body', '')}")
+        label.setObjectName(str(entry.get("type")))
+        label.setFrameShape(QFrame.Shape.StyledPanel)
+        return label
