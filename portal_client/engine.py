@@ -28,6 +28,12 @@ from .sync import RETRYABLE, PullResult, PushResult, Syncer, backoff_delay
 log = logging.getLogger(__name__)
 
 
+DAMAGED = (
+    "the local copy is damaged; it will be rebuilt from the server at the next start (nothing "
+    "you queued is lost)"
+)
+
+
 class State(Enum):
     STARTING = "starting"
     ONLINE = "online"
@@ -50,6 +56,9 @@ class Status:
     offline_since: float | None = None
     last_sync_at: str | None = None
     last_error: str | None = None
+    # What a person should be told about syncing now (cleared by a good cycle; a damaged cache
+    # stays said until the next start).
+    problem: str | None = None
     events_available: bool | None = None
     cycles: int = 0
     # Counted on the engine's threads after each cycle and each queued action, so a screen
@@ -148,10 +157,7 @@ class SyncEngine:
         if "integrity" not in self.status.extra:
             self.status.extra["integrity"] = self.cache.verify()
             if self.status.extra["integrity"] != "ok":
-                self.status.last_error = (
-                    "the local copy is damaged; it will be rebuilt from the server at the next "
-                    "start (nothing you queued is lost)"
-                )
+                self.status.last_error = self.status.problem = DAMAGED
                 self._emit(Change("state"))
         if self.status.cycles == 0 or self.cache.meta("staff_loaded") is None:
             self.syncer.refresh_reference()
@@ -199,6 +205,7 @@ class SyncEngine:
             self._emit(Change("notices", changed))
         self.status.last_sync_at = rfc3339(utcnow())
         self._count_work()
+        self._say(DAMAGED if self.status.extra.get("integrity", "ok") != "ok" else None)
         if pushed.error:
             self._went_offline(pushed.error)
         else:
@@ -223,11 +230,13 @@ class SyncEngine:
                 self._went_offline(exc.message)
                 timeout = min(timeout, backoff_delay(self._failures, rng=self._rng))
             except PortalError as exc:
-                log.warning("sync failed: %s", exc.message)
+                log.warning("sync failed: %s", type(exc).__name__)
                 self.status.last_error = exc.message
+                self._say(exc.message)
             except Exception:  # never let the worker die silently
                 log.exception("sync worker error")
                 self.status.last_error = "unexpected error in sync; see the log"
+                self._say(self.status.last_error)
             finally:
                 with self.cycle_done:
                     self.status.cycles += 1
@@ -264,6 +273,11 @@ class SyncEngine:
             events_api = self._events_api = self.api.sibling()
 
     # ---- state -------------------------------------------------------------------------------
+
+    def _say(self, problem: str | None) -> None:
+        if problem != self.status.problem:
+            self.status.problem = problem
+            self._emit(Change("state"))
 
     def _went_offline(self, reason: str) -> None:
         self.status.last_error = reason

@@ -138,7 +138,7 @@ class InboxPane(QWidget):
         elif narrowed:
             self.result.setText("No matches")
         else:
-            self.result.setText(f"{QUEUE_LABELS.get(filter_.queue, 'This queue')} is empty")
+            self.result.setText(f"Nothing in {QUEUE_LABELS.get(filter_.queue, 'this queue')}")
 
     def selected_id(self) -> str | None:
         index = self.table.currentIndex()

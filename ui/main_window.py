@@ -184,14 +184,12 @@ class MainWindow(QMainWindow):
 
     def update_status(self) -> None:
         status = self.services.engine.status
-        self.sync_state.setText(
-            sync_words(
-                status.state,
-                _epoch(status.last_sync_at),
-                status.offline_since,
-                status.pending_actions,
-            )
+        words = sync_words(
+            status.state, _epoch(status.last_sync_at), status.offline_since, status.pending_actions
         )
+        if status.problem and status.state is not State.OFFLINE:
+            words = f"{words} – sync problem: {status.problem}"
+        self.sync_state.setText(words)
         if status.open_notices:
             count = status.open_notices
             self.say(f"{count} action{'s' if count != 1 else ''} not accepted – see the item", 8000)

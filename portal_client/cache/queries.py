@@ -131,19 +131,6 @@ class Queries:
                 yield json.loads(row.display_json or row.server_json)
             last = rows[-1].id
 
-    def search(self, text: str, limit: int = 200) -> list[str]:
-        """Item ids whose subject, patient name or messages match (FTS5 prefix terms)."""
-        from ..inbox import fts_query
-
-        match = fts_query(text)
-        if match is None:
-            return []
-        rows = self._raw(
-            "SELECT item_id FROM items_fts WHERE items_fts MATCH :match ORDER BY rank LIMIT :limit",
-            {"match": match, "limit": limit},
-        )
-        return [row[0] for row in rows]
-
     # ---- the inbox ---------------------------------------------------------------------------
 
     def inbox_page(self, view: ViewSql, offset: int, limit: int, *, count: bool) -> InboxPage:

@@ -2,8 +2,9 @@
 
 `proxy.fail("/api/v1/sync", "reset", "html")` makes the next two sync requests fail in those
 ways; everything else is forwarded untouched. Faults: reset (drop the connection without a
-reply), 500, html (a 200 of HTML), truncated (JSON cut short), shape (valid JSON, wrong
-shape), slow:<seconds> (answer late), after:<n> (forward n more, then reset every time).
+reply), 500, forbidden (a 403 with its error body), html (a 200 of HTML), truncated (JSON
+cut short), shape (valid JSON, wrong shape), slow:<seconds> (answer late), after:<n>
+(forward n more, then reset every time).
 """
 
 from __future__ import annotations
@@ -98,6 +99,12 @@ class FaultProxy:
                 handler,
                 500,
                 b'{"error": {"code": "server_error", "message": "boom", "details": {}}}',
+            )
+        if fault == "forbidden":
+            return self._reply(
+                handler,
+                403,
+                b'{"error": {"code": "forbidden", "message": "Not for you.", "details": {}}}',
             )
         if fault == "html":
             return self._reply(

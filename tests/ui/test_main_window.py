@@ -233,28 +233,6 @@ def test_window_layout_and_queue_are_remembered(qtbot, open_desk) -> None:
     again.stop_timers()
 
 
-def test_settings_of_an_older_version_are_carried_over(tmp_path) -> None:
-    from PySide6.QtCore import QByteArray, QSettings
-
-    from desktop.settings import GEOMETRY, LAST_USER, QUEUE, SCHEMA_VERSION, DeskSettings
-
-    store = QSettings(str(tmp_path / "old.ini"), QSettings.Format.IniFormat)
-    url = "http://127.0.0.1:8765"
-    store.setValue("server", url)
-    store.setValue(f"last_user/{url}", "nurse")
-    store.setValue(f"ui/{url}/nurse/queue", "waiting")
-    store.setValue(f"ui/{url}/nurse/geometry", QByteArray(b"abc"))
-    store.sync()
-    settings = DeskSettings(QSettings(str(tmp_path / "old.ini"), QSettings.Format.IniFormat))
-    assert settings.get(SERVER) == url
-    assert settings.get(LAST_USER, server=url) == "nurse"
-    assert settings.get(QUEUE, server=url, user="nurse") == "waiting"
-    assert settings.get(GEOMETRY, server=url, user="nurse") == QByteArray(b"abc")
-    assert settings.get(QUEUE, server=url, user="someone") == "mine"  # the default
-    assert int(settings.store.value("settings_version")) == SCHEMA_VERSION
-    assert not any(key.startswith(("ui/", "last_user/")) for key in settings.store.allKeys())
-
-
 def test_inbox_model_passes_qtmodeltester(qtbot, qtmodeltester, open_desk) -> None:
     desk = open_desk("nurse")
     inbox = desk.services.inbox

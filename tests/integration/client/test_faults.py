@@ -13,7 +13,7 @@ from portal_client.errors import MalformedReply, Offline, ServerError
 from portal_client.session import SignedIn, sign_in
 from portal_client.sync import Syncer
 from tests.conftest import SMALL_ITEMS
-from tests.helpers import find_item
+from tests.helpers import find_item, wait_until
 from tests.support.fault_proxy import FaultProxy
 from tests.support.keyrings import MemoryKeyring
 
@@ -125,3 +125,22 @@ def test_a_500_on_an_action_is_retried_later(proxy: FaultProxy, nurse: SignedIn,
     assert result.delivered == 0 and result.error
     row = nurse.cache.outbox.next()
     assert row["attempts"] == 1 and row["last_error"]
+
+
+def test_a_refusal_the_engine_cannot_retry_is_said_and_cleared_by_a_good_cycle(
+    proxy: FaultProxy, nurse: SignedIn
+) -> None:
+    from portal_client.engine import Change, State, SyncEngine
+
+    engine = SyncEngine(nurse.api, nurse.cache, nurse.user, poll_seconds=0.2, use_events=False)
+    changes: list[Change] = []
+    engine.subscribe(changes.append)
+    proxy.fail(SYNC, "forbidden")
+    engine.start()
+    try:
+        assert wait_until(lambda: engine.status.problem == "Not for you.", timeout=15)
+        assert engine.status.state is not State.OFFLINE  # a refusal, not a lost network
+        assert any(c.kind == "state" for c in changes)
+        assert wait_until(lambda: engine.status.problem is None, timeout=15)
+    finally:
+        engine.stop()
