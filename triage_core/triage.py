@@ -1,42 +1,16 @@
-"""Triage of new patient requests: which queue, and red flags that make it urgent.
+"""Triage of a new patient request: which queue it goes to, and whether it is urgent.
 
-Pure functions over plain data. Staff can always change queue and priority afterwards; the
-point is that a patient writing "chest pain" is never filed as routine by default.
+Pure functions over plain data. Staff can always change queue and priority afterwards (lowering
+a red-flag item takes a reason); the point is that a patient writing "my chest is crushing" is
+never filed as routine by default. The red flags themselves come from `screening`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from .screening import Screening, screen
 from .vocabulary import Kind, MessageCategory, Priority, Queue
-
-RED_FLAGS = (
-    r"chest (pain|pressure|tightness)",
-    r"short(ness)? of breath|can'?t breathe|trouble breathing|difficulty breathing",
-    r"suicid|kill myself|end my life|self[- ]harm",
-    r"stroke|face (is )?droop|slurred speech",
-    r"severe (pain|bleeding|headache|allergic)",
-    r"anaphyla|throat (is )?(closing|swelling)",
-    r"fainted|passed out|unconscious|seizure",
-    r"coughing (up )?blood|vomiting blood|blood in (my )?stool",
-    r"overdos",
-    r"fever (of )?(10[3-9]|4[0-9])",
-    r"out of (my )?(insulin|inhaler|seizure med|blood thinner)",
-    r"urgent|asap|emergency",
-)
-_RED_FLAG_RE = re.compile("|".join(f"(?:{p})" for p in RED_FLAGS), re.IGNORECASE)
-
-
-def red_flags(*texts: str) -> list[str]:
-    """The red-flag phrases found in the texts (lower-cased, unique, in order)."""
-    found: list[str] = []
-    for text in texts:
-        for match in _RED_FLAG_RE.finditer(text or ""):
-            phrase = match.group(0).lower()
-            if phrase not in found:
-                found.append(phrase)
-    return found
 
 
 def initial_queue(kind: str, details: dict[str, Any]) -> Queue:
@@ -50,5 +24,10 @@ def initial_queue(kind: str, details: dict[str, Any]) -> Queue:
     return Queue.FRONT_DESK
 
 
+def screening_queue(kind: str, details: dict[str, Any], screening: Screening) -> Queue:
+    """A red flag goes to nursing whatever the request was filed as (a nurse can act on it)."""
+    return Queue.NURSING if screening.flagged else initial_queue(kind, details)
+
+
 def initial_priority(kind: str, subject: str, body: str) -> Priority:
-    return Priority.URGENT if red_flags(subject, body) else Priority.ROUTINE
+    return Priority.URGENT if screen(subject, body).flagged else Priority.ROUTINE

@@ -1,0 +1,162 @@
+"""Red-flag screening: the emergencies a practice must not miss, their context, the numbers,
+and the labelled sets (no emergency missed; routine messages left routine)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from triage_core.screening import screen
+
+SETS = Path(__file__).resolve().parents[2] / "data" / "screening"
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("i have been thinking about killing myself", "suicide"),
+        ("I took the whole bottle of my sleeping pills about an hour ago", "overdose_poisoning"),
+        ("my son swallowed a button battery", "overdose_poisoning"),
+        ("sudden loss of vision in my left eye", "vision_loss"),
+        ("my baby is 6 weeks old and has a fever of 101.5", "infant"),
+        ("my husband's face is drooping", "stroke"),
+        ("not sure if this is chest pain but it hurts", "cardiac"),
+        ("i dont want to be alive anymore", "suicide"),
+        ("everyone would be better off without me", "suicide"),
+        ("my throat is closing up after the bee sting", "anaphylaxis"),
+        ("black tarry stools since yesterday", "gi_bleeding"),
+        ("im 20 weeks pregnant and bleeding", "severe_bleeding"),
+        ("stiff neck, fever 102 and a rash that wont fade", "sepsis_meningitis"),
+        ("hit my head on the cabinet and now ive thrown up twice", "head_injury"),
+        ("worst stomach pain ever and my belly is hard as a board", "abdominal"),
+        ("grandma fell and cant get up off the floor", "fall_deformity"),
+        ("my 3 week old wont wake up to feed", "infant"),
+        ("cant breathe", "breathing"),
+        ("my dad collapsed and is not responding", "collapse"),
+    ],
+)
+def test_emergencies_are_flagged_with_their_category(text: str, category: str) -> None:
+    result = screen(text)
+    assert result.flagged, text
+    assert category in result.categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No chest pain or shortness of breath, just wondering if I should keep taking aspirin",
+        "the chest pain I had last year has not come back",
+        "what should I do if I get chest pain",
+        "my father had a stroke at 60",
+        "is sudden numbness on one side always a stroke?",
+        "my mom died of a heart attack, am I at higher risk?",
+        "I'm dying to know my cholesterol results",
+        "this insurance form is killing me lol",
+        "I'm out of my inhaler, can you refill it",
+        "chest x-ray results?",
+        "can I get a stroke-risk screening",
+        "our church is hosting a suicide prevention training",
+    ],
+)
+def test_negated_past_hypothetical_family_and_harmless_mentions_stay_routine(text: str) -> None:
+    assert screen(text).flags == ()
+
+
+def test_another_persons_emergency_counts_and_doubt_stays_urgent() -> None:
+    assert screen("my husband is clutching his chest and sweating").flagged
+    assert screen("probably nothing but my left arm is numb and my face feels droopy").flagged
+    assert screen("my daughter says im slurring my words").flagged  # an observation, not a rule
+    assert not screen("my PT said sudden dizziness can be a stroke sign").flagged
+
+
+def test_a_past_event_does_not_hide_a_new_one() -> None:
+    result = screen("I had a stroke in 2019 and now my face is drooping again")
+    assert [f.rule for f in result.flags] == ["stroke.face"]
+
+
+def test_negation_reaches_no_further_than_a_new_subject() -> None:
+    assert screen("no fever and my chest hurts").flagged
+    assert screen("fell off his bike without a helmet, hit his head, threw up twice").flagged
+    assert not screen("no chest pain, shortness of breath or fainting").flagged
+
+
+def test_the_flag_quotes_the_patients_own_words() -> None:
+    flag = screen("Hi Dr P, my son SWALLOWED a Button Battery!!").flags
+    assert {f.rule for f in flag} == {"overdose_poisoning.battery_magnet"}
+    assert flag[0].phrase == "SWALLOWED"
+    assert flag[0].to_wire() == {
+        "phrase": "SWALLOWED",
+        "category": "overdose_poisoning",
+        "rule": "overdose_poisoning.battery_magnet",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("my sugar was 53", True),
+        ("my sugar was 54", False),
+        ("blood sugar 400", False),
+        ("blood sugar 401", True),
+        ("glucose 2.8 mmol", True),
+        ("my meter just says HI", True),
+        ("temp 103.9", False),
+        ("temp 104", True),
+        ("fever of 40.1 c", True),
+        ("my 8 week old has a temp of 100.4", True),
+        ("my 4 month old has a temp of 100.4", False),
+        ("on chemo and my temp is 101", True),
+        ("heart rate 149", False),
+        ("heart rate 150", True),
+        ("pulse 41", False),
+        ("pulse 40", True),
+        ("oxygen 92%", False),
+        ("o2 sat 91", True),
+        ("bp 179/119", False),
+        ("bp 180/100", True),
+        ("blood pressure 150/120", True),
+        ("bp 200 over 115", True),
+        ("my appointment is 12/15 at 10:30", False),
+    ],
+)
+def test_numbers_count_at_their_thresholds(text: str, flagged: bool) -> None:
+    assert screen(text).flagged is flagged, text
+
+
+def test_hypothetical_numbers_do_not_count() -> None:
+    assert not screen("should i go to the ER if my sugar gets over 400?").flagged
+
+
+def test_subject_and_body_are_both_screened_and_each_flag_appears_once() -> None:
+    result = screen("Chest pain", "chest pain again, chest pain since noon")
+    assert [f.phrase.lower() for f in result.flags] == ["chest pain"]
+
+
+def load(name: str) -> list[dict]:
+    lines = (SETS / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line]
+
+
+@pytest.mark.parametrize("name", ["tune.jsonl", "holdout.jsonl", "fresh.jsonl"])
+def test_no_emergency_in_a_labelled_set_is_missed(name: str) -> None:
+    if not (SETS / name).exists():
+        pytest.skip(f"{name} is not in this checkout")
+    records = load(name)
+    missed = [
+        r["id"] for r in records if r["label"] == "emergency" and not screen(r["text"]).flagged
+    ]
+    routine = [r for r in records if r["label"] == "routine"]
+    kept = sum(not screen(r["text"]).flagged for r in routine)
+    assert missed == []
+    assert kept / len(routine) >= 0.90
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_screens_and_flags_quote_it(text: str) -> None:
+    for flag in screen(text).flags:
+        assert flag.phrase and flag.phrase in text
