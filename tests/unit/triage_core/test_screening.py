@@ -37,6 +37,8 @@ SETS = Path(__file__).resolve().parents[2] / "data" / "screening"
         ("my 3 week old wont wake up to feed", "infant"),
         ("cant breathe", "breathing"),
         ("my dad collapsed and is not responding", "collapse"),
+        ("my mom had a very dark sticky bowel movement this morning and now shes pale", "gi_bleeding"),
+        ("my husbands arm isnt working and his speech is off", "stroke"),
     ],
 )
 def test_emergencies_are_flagged_with_their_category(text: str, category: str) -> None:
@@ -60,6 +62,9 @@ def test_emergencies_are_flagged_with_their_category(text: str, category: str) -
         "chest x-ray results?",
         "can I get a stroke-risk screening",
         "our church is hosting a suicide prevention training",
+        "ankle isn't deformed at all, just puffy after a misstep. is RICE enough?",
+        "my stools are a normal brown, no black, no blood, a bit bunged up on iron",
+        "on eliquis, how long do i let a nosebleed go before going to the ER?",
     ],
 )
 def test_negated_past_hypothetical_family_and_harmless_mentions_stay_routine(text: str) -> None:
@@ -141,7 +146,7 @@ def load(name: str) -> list[dict]:
     return [json.loads(line) for line in lines if line]
 
 
-@pytest.mark.parametrize("name", ["tune.jsonl", "holdout.jsonl", "fresh.jsonl"])
+@pytest.mark.parametrize("name", ["tune.jsonl", "holdout.jsonl", "fresh.jsonl", "final.jsonl"])
 def test_no_emergency_in_a_labelled_set_is_missed(name: str) -> None:
     if not (SETS / name).exists():
         pytest.skip(f"{name} is not in this checkout")
