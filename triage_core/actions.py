@@ -67,6 +67,7 @@ class Route:
 class SetPriority:
     TYPE: ClassVar[str] = "set_priority"
     priority: Priority
+    reason: str | None = _text(500, default=None)  # required to lower a red-flag item
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ def json_schema() -> dict[str, Any]:
 
 def user_text(action: Mapping[str, Any]) -> str | None:
     """Text the user wrote for this action (wire form), kept when it fails so it can be reused."""
-    for key in ("body", "note", "resolution"):
+    for key in ("body", "note", "resolution", "reason"):
         value = action.get(key)
         if isinstance(value, str) and value.strip():
             return value

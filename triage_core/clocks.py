@@ -50,7 +50,8 @@ def history(item: dict[str, Any]) -> list[_Mark]:
             continue
         kind = entry.get("type")
         data = entry.get("data") or {}
-        if kind == "staff_reply":
+        if kind == "staff_reply" and (entry.get("author") or {}).get("kind") != "system":
+            # A person's answer; the automatic safety reply is not one.
             marks.append(_Mark(at, "response"))
         elif kind == "patient_message" and waiting:
             marks.append(_Mark(at, "resume"))

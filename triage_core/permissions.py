@@ -22,10 +22,12 @@ from .actions import (
     SetPriority,
     WaitPatient,
 )
+from .red_flags import red_flags_of
 from .vocabulary import (
     CLOSED_STATUSES,
     AppointmentChange,
     Kind,
+    Priority,
     RefillOutcome,
     Role,
     Status,
@@ -72,6 +74,15 @@ def fits(item: Mapping[str, Any], action: Action) -> Decision:
             return _refuse(
                 422, "invalid", "A modified refill needs a quantity or a number of refills."
             )
+    if (
+        isinstance(action, SetPriority)
+        and action.priority == Priority.ROUTINE
+        and not (action.reason or "").strip()
+        and red_flags_of(item)
+    ):
+        return _refuse(
+            422, "invalid", "Lowering a red-flag item to routine needs a reason (it is audited)."
+        )
     if isinstance(action, AppointmentDecision):
         if kind != Kind.APPOINTMENT:
             return _refuse(

@@ -106,7 +106,10 @@ def transition(item: Mapping[str, Any], action: Action, actor: Actor, now: datet
             )
         case SetPriority():
             body = f"Priority set to {action.priority.value}"
-            event = _event(action, body, **{"from": item.get("priority"), "to": action.priority})
+            data = {"from": item.get("priority"), "to": action.priority}
+            if action.reason:
+                data["reason"] = action.reason
+            event = _event(action, body, **data)
             return Transition({"priority": action.priority}, None, event)
         case Reply():
             changes = _first_response(item, now)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .screening import Screening, screen
 from .vocabulary import Kind, MessageCategory, Priority, Queue
 
 
@@ -24,10 +23,12 @@ def initial_queue(kind: str, details: dict[str, Any]) -> Queue:
     return Queue.FRONT_DESK
 
 
-def screening_queue(kind: str, details: dict[str, Any], screening: Screening) -> Queue:
-    """A red flag goes to nursing whatever the request was filed as (a nurse can act on it)."""
-    return Queue.NURSING if screening.flagged else initial_queue(kind, details)
-
-
-def initial_priority(kind: str, subject: str, body: str) -> Priority:
-    return Priority.URGENT if screen(subject, body).flagged else Priority.ROUTINE
+def on_red_flag(priority: str, queue: str) -> dict[str, str]:
+    """What a red flag in a patient's message changes on an item: it becomes urgent, and an
+    item at the front desk moves to nursing (a nurse can act on it; the front desk cannot)."""
+    changes: dict[str, str] = {}
+    if priority != Priority.URGENT:
+        changes["priority"] = Priority.URGENT.value
+    if queue == Queue.FRONT_DESK:
+        changes["queue"] = Queue.NURSING.value
+    return changes

@@ -174,6 +174,54 @@ class AppointmentOutcome(Vocabulary):
 words(AppointmentOutcome, {"confirmed": "confirmed", "declined": "declined"})
 
 
+class RedFlagCategory(Vocabulary):
+    """What a red flag in a patient's words may be (picks the safety reply; shown to staff)."""
+
+    CARDIAC = "cardiac"
+    COLLAPSE = "collapse"
+    STROKE = "stroke"
+    VISION_LOSS = "vision_loss"
+    BREATHING = "breathing"
+    SUICIDE = "suicide"
+    OVERDOSE_POISONING = "overdose_poisoning"
+    ANAPHYLAXIS = "anaphylaxis"
+    SEVERE_BLEEDING = "severe_bleeding"
+    GI_BLEEDING = "gi_bleeding"
+    SEPSIS_MENINGITIS = "sepsis_meningitis"
+    HEAD_INJURY = "head_injury"
+    ABDOMINAL = "abdominal"
+    SEVERE_PAIN = "severe_pain"
+    FALL_DEFORMITY = "fall_deformity"
+    INFANT = "infant"
+    VITAL_SIGNS = "vital_signs"
+    UNSPECIFIED = "unspecified"
+
+
+words(
+    RedFlagCategory,
+    {
+        "cardiac": "heart symptoms",
+        "collapse": "collapse or fainting",
+        "stroke": "stroke signs",
+        "vision_loss": "sudden vision loss",
+        "breathing": "breathing trouble",
+        "suicide": "suicide or self-harm",
+        "overdose_poisoning": "ingestion, overdose or poisoning",
+        "anaphylaxis": "severe allergic reaction",
+        "severe_bleeding": "heavy bleeding",
+        "gi_bleeding": "GI bleeding",
+        "sepsis_meningitis": "sepsis or meningitis signs",
+        "head_injury": "head injury",
+        "abdominal": "severe abdominal pain",
+        "severe_pain": "severe pain",
+        "fall_deformity": "fall with injury",
+        "infant": "sick infant",
+        "vital_signs": "dangerous reading",
+        "unspecified": "emergency words",
+    },
+)
+
+
 CLOSED_STATUSES = frozenset({Status.DONE, Status.CANCELLED})
 # In a queue's worklist: new and open items (waiting ones wait on the patient).
 WORKLIST_STATUSES = frozenset({Status.NEW, Status.OPEN})

@@ -72,6 +72,16 @@ def _clauses(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(ordered) if b > a]
 
 
+SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence a clause belongs to, with its end mark."""
+    before = max((m.end() for m in SENTENCE_END.finditer(text, 0, start)), default=0)
+    after = SENTENCE_END.search(text, max(end - 1, start))
+    return text[before : after.end() if after else len(text)]
+
+
 def _spans(pattern: re.Pattern[str], text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(m.start() + start, m.end() + start) for m in pattern.finditer(text[start:end])]
 
@@ -87,7 +97,14 @@ def _words_between(text: str, a: int, b: int) -> int:
 class _Judge:
     """The context of one clause, asked about each red flag found in it."""
 
-    def __init__(self, text: str, start: int, end: int, asks_own_risk: bool = False) -> None:
+    def __init__(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        asks_own_risk: bool = False,
+        relative_now: bool = False,
+    ) -> None:
         ctx = lexicon.context()
         self.text = text
         clause = text[start:end]
@@ -106,11 +123,20 @@ class _Judge:
             # "my PT said dizziness can be a stroke sign", not "my daughter says im slurring"
             self.hypotheticals += _spans(ctx.reported, text, start, end)
         self.historical = bool(ctx.historical.search(clause))
-        self.family_history = bool(ctx.family_members.search(clause)) and (
-            asks_own_risk or bool(ctx.family_history.search(clause))
+        # "my dad had a bloody bm, and now hes pale": a relative's "had" is not their history
+        # when the message says how they are now.
+        self.family_history = (
+            bool(ctx.family_members.search(clause))
+            and (asks_own_risk or bool(ctx.family_history.search(clause)))
+            and not relative_now
         )
         # "is sudden numbness always a stroke?": a question with nobody in it.
-        self.general_question = clause.rstrip().endswith("?") and not ctx.personal.search(clause)
+        # (the whole sentence is asked: "what does the worst headache of your life actually
+        # mean?" is cut into clauses at "actually")
+        sentence = _sentence(text, start, end)
+        self.general_question = sentence.rstrip().endswith("?") and not ctx.personal.search(
+            sentence
+        )
 
     def _reaches(self, trigger: tuple[int, int], flag: _Candidate) -> bool:
         """A forward trigger reaches a flag a few words on, if no new subject comes between."""
@@ -158,6 +184,7 @@ class _Message:
         self.clauses = _clauses(self.text)
         # "my dad had a stroke. am I at risk?": the relative's mention is family history.
         self.asks_own_risk = bool(lexicon.context().family_risk_question.search(self.text))
+        self.relative_now = bool(lexicon.context().family_ongoing.search(self.text))
         self._judges: dict[tuple[int, int], _Judge] = {}
 
     def judge(self, position: int) -> _Judge:
@@ -165,7 +192,9 @@ class _Message:
             if start <= position < end:
                 key = (start, end)
                 if key not in self._judges:
-                    self._judges[key] = _Judge(self.text, start, end, self.asks_own_risk)
+                    self._judges[key] = _Judge(
+                        self.text, start, end, self.asks_own_risk, self.relative_now
+                    )
                 return self._judges[key]
         raise ValueError("position outside the text")  # pragma: no cover
 

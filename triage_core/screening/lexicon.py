@@ -39,6 +39,7 @@ class Context:
     family_members: re.Pattern[str]
     family_history: re.Pattern[str]
     family_risk_question: re.Pattern[str]
+    family_ongoing: re.Pattern[str]
 
 
 def _read(name: str) -> dict[str, object]:
@@ -93,4 +94,5 @@ def context() -> Context:
         family_members=_compile(family["members"]),
         family_history=_compile(family["history"]),
         family_risk_question=_compile(family["risk_question"]),
+        family_ongoing=_compile(family["ongoing"]),
     )

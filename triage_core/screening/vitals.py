@@ -71,8 +71,9 @@ INFANT_AGE = re.compile(
     r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[\s-]*"
     r"(days?|d|weeks?|wks?|wk|months?|mos?|mo)[\s-]*old\b"
     r"|\b(newborn|new\s+born|neonate)\b"
-    r"|\b(?:baby|son|daughter|infant|grandson|granddaughter|boy|girl)\s+(?:is\s+)?"
-    r"(\d{1,2})\s*(weeks?|wks?|days?)\b"
+    r"|\b(?:baby|babys|son|daughter|infant|grandson|granddaughter|boy|girl)\s+(?:is\s+|age\s+)?"
+    r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s*"
+    r"(weeks?|wks?|days?|months?|mos?|mo)\b"
 )
 CHEMO = re.compile(r"\b(?:chemo\w*|neutropeni\w*|immunotherapy|on\s+treatment\s+for\s+cancer)\b")
 WORD_NUMBERS = {

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage_core.screening import screen
+from triage_core.screening import lexicon, screen
+from triage_core.vocabulary import RedFlagCategory
 
 SETS = Path(__file__).resolve().parents[2] / "data" / "screening"
 
@@ -37,8 +38,16 @@ SETS = Path(__file__).resolve().parents[2] / "data" / "screening"
         ("my 3 week old wont wake up to feed", "infant"),
         ("cant breathe", "breathing"),
         ("my dad collapsed and is not responding", "collapse"),
-        ("my mom had a very dark sticky bowel movement this morning and now shes pale", "gi_bleeding"),
+        (
+            "my mom had a very dark sticky bowel movement this morning and now shes pale",
+            "gi_bleeding",
+        ),
         ("my husbands arm isnt working and his speech is off", "stroke"),
+        ("my dad had a huge bloody bm, and now hes pale and shaky", "gi_bleeding"),
+        ("my baby is 1 month, fever 38.5 and she not want to drink milk", "infant"),
+        ("my father fall down suddenly in the kitchen and not wake up", "collapse"),
+        ("she take warfarin, blood is come out very much, not stopping", "severe_bleeding"),
+        ("doctor, I am very tired of life. I think to finish my life", "suicide"),
     ],
 )
 def test_emergencies_are_flagged_with_their_category(text: str, category: str) -> None:
@@ -65,6 +74,10 @@ def test_emergencies_are_flagged_with_their_category(text: str, category: str) -
         "ankle isn't deformed at all, just puffy after a misstep. is RICE enough?",
         "my stools are a normal brown, no black, no blood, a bit bunged up on iron",
         "on eliquis, how long do i let a nosebleed go before going to the ER?",
+        "what does the worst headache of your life actually mean?",
+        "donnas mom and her sister both had heart attacks in their 50s, donna is 51 now",
+        "since women get heart attacks differently, what should I watch for?",
+        "fistula site has a little bruise, no bleeding. is the buzzing normal?",
     ],
 )
 def test_negated_past_hypothetical_family_and_harmless_mentions_stay_routine(text: str) -> None:
@@ -146,10 +159,11 @@ def load(name: str) -> list[dict]:
     return [json.loads(line) for line in lines if line]
 
 
-@pytest.mark.parametrize("name", ["tune.jsonl", "holdout.jsonl", "fresh.jsonl", "final.jsonl"])
+@pytest.mark.parametrize(
+    "name",
+    ["tune.jsonl", "holdout.jsonl", "fresh.jsonl", "final.jsonl", "blind_a.jsonl", "blind_b.jsonl"],
+)
 def test_no_emergency_in_a_labelled_set_is_missed(name: str) -> None:
-    if not (SETS / name).exists():
-        pytest.skip(f"{name} is not in this checkout")
     records = load(name)
     missed = [
         r["id"] for r in records if r["label"] == "emergency" and not screen(r["text"]).flagged
@@ -165,3 +179,15 @@ def test_no_emergency_in_a_labelled_set_is_missed(name: str) -> None:
 def test_any_text_screens_and_flags_quote_it(text: str) -> None:
     for flag in screen(text).flags:
         assert flag.phrase and flag.phrase in text
+
+
+def test_every_category_a_flag_can_carry_has_a_word_for_staff() -> None:
+    categories = {target.category for target in lexicon.targets()}
+    found = {
+        flag.category
+        for name in ("tune.jsonl", "final.jsonl")
+        for r in load(name)
+        for flag in screen(r["text"]).flags
+    }
+    assert categories | found <= set(RedFlagCategory.values())
+    assert {"vital_signs", "infant"} <= found  # the categories numbers give

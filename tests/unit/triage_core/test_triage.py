@@ -1,4 +1,4 @@
-"""Triage of new requests: the queue by kind, and red flags that make a request urgent."""
+"""Triage of new requests: the queue by kind, and what a red flag changes."""
 
 from __future__ import annotations
 
@@ -8,24 +8,18 @@ from triage_core import triage
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("priority", "queue", "changes"),
     [
-        "I have chest pain",
-        "Shortness of breath when walking",
-        "thinking about suicide",
-        "I'm out of my insulin",
-        "the worst headache of my life",
-        "fever of 104",
+        ("routine", "front_desk", {"priority": "urgent", "queue": "nursing"}),
+        ("routine", "nursing", {"priority": "urgent"}),
+        ("urgent", "clinician", {}),
+        ("urgent", "front_desk", {"queue": "nursing"}),
     ],
 )
-def test_red_flags_make_a_request_urgent(text: str) -> None:
-    assert triage.initial_priority("message", "Question", text) == "urgent"
-
-
-@pytest.mark.parametrize("text", ["Refill please", "Can I reschedule?", "Billing question"])
-def test_ordinary_requests_are_routine(text: str) -> None:
-    assert triage.initial_priority("message", text, text) == "routine"
-    assert not triage.screen(text).flagged
+def test_a_red_flag_makes_an_item_urgent_and_clinical(
+    priority: str, queue: str, changes: dict[str, str]
+) -> None:
+    assert triage.on_red_flag(priority, queue) == changes
 
 
 def test_queues_by_kind_and_category() -> None:

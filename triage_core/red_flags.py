@@ -1,0 +1,22 @@
+"""The red flags an item carries: found by screening, stored on the patient's entries as
+`data.red_flags` ([{"phrase", "category", "rule"}]), read back here by both sides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .vocabulary import EntryType
+
+
+def red_flags_of(item: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Every red flag on the item's patient messages, oldest first."""
+    flags: list[dict[str, str]] = []
+    for entry in item.get("entries") or []:
+        if entry.get("type") == EntryType.PATIENT_MESSAGE:
+            flags.extend((entry.get("data") or {}).get("red_flags") or [])
+    return flags
+
+
+def categories_of(item: Mapping[str, Any]) -> list[str]:
+    return list(dict.fromkeys(flag.get("category", "") for flag in red_flags_of(item)))
