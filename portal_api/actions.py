@@ -26,6 +26,7 @@ from triage_core import permissions
 from triage_core.actions import Action, ActionInvalid, Assign, from_wire
 from triage_core.permissions import Actor, Decision
 from triage_core.state_machine import FREE_TEXT_KEYS, plain_data, transition
+from triage_core.vocabulary import Priority
 
 from . import audit
 from .auth import Principal
@@ -184,7 +185,7 @@ class ActionService:
         if item is None:
             raise not_found()
         action = parse_action(raw_body)
-        state = item_state(item)
+        state = item_state(item, load_entries(session, item.id))
         actor = Actor(principal.id, principal.role or "")
         refuse(permissions.fits(state, action), session, item)
         if isinstance(action, Assign):
@@ -198,6 +199,9 @@ class ActionService:
         change = transition(state, action, actor, now)
         for name, value in change.changes.items():
             setattr(item, name, column_value(value))
+        if "priority" in change.changes and change.changes["priority"] != state["priority"]:
+            # Escalation counts from the moment an item became urgent.
+            item.urgent_since = now if item.priority == Priority.URGENT else None
         event_data = plain_data(change.event.data)
         if change.entry is not None:
             written = add_entry(

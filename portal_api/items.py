@@ -51,9 +51,14 @@ def item_dict(item: Any, entries: Iterable[Any]) -> dict[str, Any]:
     }
 
 
-def item_state(item: Item) -> dict[str, Any]:
-    """What the domain core's rules read of an item (its kind and every field they change)."""
-    return {"kind": item.kind, **{name: getattr(item, name) for name in MUTABLE_FIELDS}}
+def item_state(item: Item, entries: Iterable[Any]) -> dict[str, Any]:
+    """What the domain core's rules read of an item: its kind, every field they change, and
+    its entries' types and data (red flags live there)."""
+    return {
+        "kind": item.kind,
+        **{name: getattr(item, name) for name in MUTABLE_FIELDS},
+        "entries": [{"type": e.type, "data": e.data or {}} for e in entries],
+    }
 
 
 def patient_item_dict(item: Any, entries: Iterable[Any]) -> dict[str, Any]:
@@ -137,7 +142,7 @@ def add_entry(
     *,
     type: str,
     author_kind: str,
-    author_id: str,
+    author_id: str | None,
     body: str = "",
     data: dict[str, Any] | None = None,
     at: datetime | None = None,

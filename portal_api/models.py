@@ -130,6 +130,8 @@ class Item(Base):
     # and a sequence number that orders changes within it. See `changes.py`.
     change_txid: Mapped[int] = mapped_column(BigInteger)
     change_seq: Mapped[int] = mapped_column(BigInteger)
+    # Since when the item has been urgent (None while routine): escalation counts from here.
+    urgent_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     entries: Mapped[list[Entry]] = relationship(
         back_populates="item", order_by="Entry.position", lazy="raise"
@@ -145,7 +147,7 @@ class Entry(Base):
     position: Mapped[int] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(20))
     author_kind: Mapped[str] = mapped_column(String(10))
-    author_id: Mapped[str] = mapped_column(String(36))
+    author_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # None: system
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
@@ -230,6 +232,33 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Escalation(Base):
+    """An urgent item escalated to the on-call clinician: one row per item and reason, so two
+    server processes (or a retried job) can never escalate the same item twice."""
+
+    __tablename__ = "escalations"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20), primary_key=True)  # unclaimed, after_hours
+    urgent_since: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    on_call_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """A message for a notifier (the webhook), kept until delivered: retried with backoff."""
+
+    __tablename__ = "notifications"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    channel: Mapped[str] = mapped_column(String(20))  # "webhook"
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 
 class AuditHead(Base):

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_core import triage
-from triage_core.vocabulary import CLOSED_STATUSES, Kind, Status
+from triage_core.safety import public_practice, safety_reply
+from triage_core.vocabulary import CLOSED_STATUSES, Kind, Priority, Status
 
 from . import audit
 from .auth import Principal
@@ -24,6 +25,7 @@ from .schemas import (
     NewRefillDetails,
     PatientMessage,
 )
+from .urgency import PracticeRules, raise_urgency, receipt, red_flag_data, screen_message
 
 DETAIL_MODELS: dict[str, type[BaseModel]] = {
     "refill": NewRefillDetails,
@@ -55,6 +57,7 @@ def refill_details(patient: Patient, requested: NewRefillDetails) -> dict[str, A
 class PatientPortal:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.rules = PracticeRules()
 
     def create(
         self, principal: Principal, request: NewPatientRequest, ip: str | None
@@ -67,10 +70,12 @@ class PatientPortal:
                 {"errors": validation_details(list(exc.errors()))},
             ) from None
         now = utcnow()
+        screening = screen_message(request.subject, request.body)
         with self.db.write() as session:
             patient = session.get(Patient, principal.id)
             if patient is None:
                 raise ApiError(401, "unauthorized", "This account no longer exists.")
+            policy, calendar = self.rules.read(session)
             if isinstance(requested, NewRefillDetails):
                 details = refill_details(patient, requested)
             else:
@@ -80,7 +85,7 @@ class PatientPortal:
             item = Item(
                 kind=request.kind.value,
                 status=Status.NEW.value,
-                priority=triage.initial_priority(request.kind, request.subject, request.body).value,
+                priority=Priority.ROUTINE.value,
                 queue=triage.initial_queue(request.kind, details).value,
                 subject=request.subject,
                 patient_id=patient.id,
@@ -98,8 +103,10 @@ class PatientPortal:
                 author_kind="patient",
                 author_id=patient.id,
                 body=request.body,
+                data=red_flag_data(screening),
                 at=now,
             )
+            reply = raise_urgency(session, item, screening, policy, now, follow_up=False)
             audit.append(
                 session,
                 actor_kind="patient",
@@ -108,9 +115,18 @@ class PatientPortal:
                 item_id=item.id,
                 patient_id=patient.id,
                 ip=ip,
-                detail={"kind": request.kind.value},
+                detail={"kind": request.kind.value, "red_flags": list(screening.categories)},
             )
-            return patient_item_dict(item, load_entries(session, item.id))
+            return {
+                "item": patient_item_dict(item, load_entries(session, item.id)),
+                **receipt(policy, calendar, item, now, reply).to_wire(),
+            }
+
+    def practice(self) -> dict[str, Any]:
+        """The public part of the policy (name, hours, how soon it answers, emergencies)."""
+        with self.db.read() as session:
+            policy, _calendar = self.rules.read(session)
+        return public_practice(policy)
 
     def list(self, principal: Principal) -> list[dict[str, Any]]:
         with self.db.read() as session:
@@ -132,11 +148,20 @@ class PatientPortal:
     def message(
         self, principal: Principal, item_id: str, message: PatientMessage, ip: str | None
     ) -> dict[str, Any]:
+        """A follow-up, screened like a new request: a red flag makes the item urgent again
+        and announces it (every desktop syncs the change)."""
         now = utcnow()
+        screening = screen_message("", message.body)
         with self.db.write() as session:
             item = _own_item(session, principal, item_id, lock=True)
+            policy, calendar = self.rules.read(session)
             if item.status in CLOSED_STATUSES:
-                raise ApiError(409, "closed", "This request is closed. Please start a new one.")
+                details: dict[str, Any] = {}
+                if screening.flagged:
+                    details["safety_message"] = safety_reply(policy, screening.categories)
+                raise ApiError(
+                    409, "closed", "This request is closed. Please start a new one.", details
+                )
             add_entry(
                 session,
                 item,
@@ -144,10 +169,12 @@ class PatientPortal:
                 author_kind="patient",
                 author_id=principal.id,
                 body=message.body,
+                data=red_flag_data(screening),
                 at=now,
             )
             if item.status == Status.WAITING_PATIENT:
                 item.status = Status.OPEN.value
+            reply = raise_urgency(session, item, screening, policy, now, follow_up=True)
             mark_changed(session, item, now)
             audit.append(
                 session,
@@ -157,8 +184,12 @@ class PatientPortal:
                 item_id=item.id,
                 patient_id=principal.id,
                 ip=ip,
+                detail={"red_flags": list(screening.categories)} if screening.flagged else None,
             )
-            return patient_item_dict(item, load_entries(session, item.id))
+            return {
+                "item": patient_item_dict(item, load_entries(session, item.id)),
+                **receipt(policy, calendar, item, now, reply).to_wire(),
+            }
 
     def cancel(self, principal: Principal, item_id: str, ip: str | None) -> dict[str, Any]:
         now = utcnow()

@@ -7,12 +7,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_calendars
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage_core.safety import REPLY_KEYS
+from triage_core.vocabulary import Role
 
 from . import audit
 from .auth import Principal
 from .db import Database
 from .errors import ApiError, forbidden, invalid, validation_details
-from .models import Policy, utcnow
+from .models import Policy, Staff, utcnow
 from .schemas import PolicyDoc
 
 
@@ -66,6 +71,15 @@ def validate_policy(document: Any) -> dict[str, Any]:
     for kind, cutoff in policy.cutoffs.items():
         if _minutes(cutoff.after) >= 24 * 60:
             problems.append(f"cutoffs.{kind}: use a time before 24:00")
+    for key in policy.safety_replies:
+        if key not in REPLY_KEYS:
+            problems.append(
+                f"safety_replies.{key}: not a reply group or red-flag category "
+                f"(one of {', '.join(sorted(REPLY_KEYS))})"
+            )
+    for number, shift in enumerate(policy.on_call.rota, 1):
+        if shift.ends < shift.starts:
+            problems.append(f"on_call.rota[{number}]: ends before it starts")
     if problems:
         raise invalid("The policy is not valid: " + "; ".join(problems), {"problems": problems})
     normalised = policy.model_dump(mode="json")
@@ -75,6 +89,27 @@ def validate_policy(document: Any) -> dict[str, Any]:
             ([s, e] for s, e in normalised["business_hours"][day]), key=lambda p: _minutes(p[0])
         )
     return normalised
+
+
+def check_on_call(session: Session, policy: dict[str, Any]) -> None:
+    """Everyone the on-call schedule names is an active clinician of this practice."""
+    schedule = policy.get("on_call") or {}
+    named = {str(s["staff_id"]) for s in schedule.get("rota") or []}
+    if schedule.get("default"):
+        named.add(str(schedule["default"]))
+    if not named:
+        return
+    clinicians = set(
+        session.scalars(
+            select(Staff.id).where(
+                Staff.id.in_(named), Staff.active.is_(True), Staff.role == Role.CLINICIAN.value
+            )
+        )
+    )
+    wrong = sorted(named - clinicians)
+    if wrong:
+        problems = [f"on_call: {staff_id} is not an active clinician" for staff_id in wrong]
+        raise invalid("The policy is not valid: " + "; ".join(problems), {"problems": problems})
 
 
 class PolicyService:
@@ -95,6 +130,7 @@ class PolicyService:
             raise forbidden("Only an administrator can change the practice policy.")
         normalised = validate_policy(document)
         with self.db.write() as session:
+            check_on_call(session, normalised)
             row = session.get(Policy, 1, with_for_update=True)
             if row is None:
                 row = Policy(

@@ -199,7 +199,7 @@ class SyncPage(BaseModel):
 class PatientEntryOut(BaseModel):
     id: str
     type: Literal[EntryType.PATIENT_MESSAGE, EntryType.STAFF_REPLY]
-    author: Author
+    author: Author = Field(description='{"kind": "system", "id": null} for automatic replies')
     body: str
     created_at: datetime
 
@@ -219,6 +219,35 @@ class PatientItemOut(BaseModel):
 
 class PatientItemEnvelope(BaseModel):
     item: PatientItemOut
+
+
+class PatientReceipt(BaseModel):
+    """The answer to a patient's new request or message."""
+
+    item: PatientItemOut
+    expected_reply_by: datetime | None = Field(
+        description="when the practice expects to reply, from its live policy"
+    )
+    safety_message: str | None = Field(
+        description="the automatic safety reply when the text has red flags, else null"
+    )
+    reply_promise: str | None = Field(description='e.g. "We expect to reply by Tuesday …"')
+    emergency_guidance: str
+
+
+class ResponseTarget(BaseModel):
+    kind: Kind
+    priority: Priority
+    first_reply: str
+
+
+class PracticeInfo(BaseModel):
+    name: str
+    timezone: str
+    business_hours: dict[str, list[list[str]]]
+    closed_dates: list[str]
+    response_targets: list[ResponseTarget]
+    emergency_guidance: str
 
 
 class PatientItemList(BaseModel):
@@ -289,6 +318,29 @@ class CutOff(Strict):
     after: HHMM
 
 
+class EscalationRules(Strict):
+    """An urgent item nobody has claimed within these minutes goes to the on-call clinician."""
+
+    unclaimed_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+
+
+StaffId = Annotated[str, StringConstraints(min_length=1, max_length=36)]
+
+
+class OnCallShift(Strict):
+    starts: date  # practice dates, both days included
+    ends: date
+    staff_id: StaffId
+
+
+class OnCall(Strict):
+    default: StaffId | None = None  # when no shift of the rota covers the day
+    rota: list[OnCallShift] = Field(default_factory=list)
+
+
+ReplyText = Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
+
+
 class PolicyDoc(Strict):
     name: ShortText
     timezone: ShortText
@@ -298,6 +350,12 @@ class PolicyDoc(Strict):
     at_risk_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.75
     templates: list[Template] = Field(default_factory=list)
     cutoffs: dict[Kind, CutOff] = Field(default_factory=dict)
+    # The automatic reply to a red flag, by reply group (emergency, suicide, poison) or by
+    # category; what is not given here is the built-in text.
+    safety_replies: dict[str, ReplyText] = Field(default_factory=dict)
+    emergency_guidance: ReplyText | None = None  # "messages are not for emergencies ..."
+    escalation: EscalationRules = Field(default_factory=EscalationRules)
+    on_call: OnCall = Field(default_factory=OnCall)
 
 
 class Actor(BaseModel):

@@ -11,6 +11,8 @@ from ..schemas import (
     PatientItemEnvelope,
     PatientItemList,
     PatientMessage,
+    PatientReceipt,
+    PracticeInfo,
 )
 
 router = APIRouter(prefix="/patient", tags=["patient"])
@@ -19,9 +21,18 @@ router = APIRouter(prefix="/patient", tags=["patient"])
 @router.post("/requests", status_code=201, responses=documented(400, 401, 403, 422))
 def create_request(
     body: NewPatientRequest, principal: PatientDep, svc: ServicesDep, ip: IpDep
-) -> PatientItemEnvelope:
-    """File a refill request, an appointment change or a message (details by kind)."""
-    return PatientItemEnvelope.model_validate({"item": svc.patients.create(principal, body, ip)})
+) -> PatientReceipt:
+    """File a refill request, an appointment change or a message (details by kind). The text
+    is screened for red flags: a flagged request is urgent and answered at once with a safety
+    message (also in the item as a reply from `system`). `expected_reply_by` is when the
+    practice expects to reply."""
+    return PatientReceipt.model_validate(svc.patients.create(principal, body, ip))
+
+
+@router.get("/practice", responses=documented(401, 403))
+def practice(_principal: PatientDep, svc: ServicesDep) -> PracticeInfo:
+    """The practice's name, hours, how soon it answers and what to do in an emergency."""
+    return PracticeInfo.model_validate(svc.patients.practice())
 
 
 @router.get("/requests", responses=documented(401, 403))
@@ -41,11 +52,10 @@ def get_request(item_id: str, principal: PatientDep, svc: ServicesDep) -> Patien
 )
 def add_message(
     item_id: str, body: PatientMessage, principal: PatientDep, svc: ServicesDep, ip: IpDep
-) -> PatientItemEnvelope:
-    """Add a message to your request; one waiting on you goes back to the practice."""
-    return PatientItemEnvelope.model_validate(
-        {"item": svc.patients.message(principal, item_id, body, ip)}
-    )
+) -> PatientReceipt:
+    """Add a message to your request; one waiting on you goes back to the practice. Screened
+    like a new request: a red flag makes the request urgent and brings a safety message."""
+    return PatientReceipt.model_validate(svc.patients.message(principal, item_id, body, ip))
 
 
 @router.post("/requests/{item_id}/cancel", responses=documented(401, 403, 404, 409))

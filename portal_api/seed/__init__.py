@@ -14,6 +14,10 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from triage_core import triage
+from triage_core.safety import safety_reply
+from triage_core.screening import Screening, screen
+
 from .. import audit, changes
 from ..db import Database
 from ..items import CHANGE_CHANNEL
@@ -62,11 +66,12 @@ def seed_demo(
             raise SeedError("the database already holds staff accounts; seed only an empty one")
     staff_rows = _staff(new_id, password_profile)
     clinicians = [s["id"] for s in staff_rows if s["role"] == "clinician"]
+    policy = data.demo_policy(on_call=clinicians[0])
     patient_hash = hash_password(DEMO_PASSWORD, password_profile)
     patient_rows = [
         _patient(rng, new_id, i, now, clinicians, patient_hash) for i in range(patients)
     ]
-    builder = _ItemBuilder(rng, new_id, now, staff_rows, patient_rows)
+    builder = _ItemBuilder(rng, new_id, now, staff_rows, patient_rows, policy)
     item_rows: list[dict[str, Any]] = []
     entry_rows: list[dict[str, Any]] = []
     for _ in range(items):
@@ -87,7 +92,7 @@ def seed_demo(
         for start in range(0, len(entry_rows), 5000):
             session.execute(insert(Entry), entry_rows[start : start + 5000])
         if session.get(Policy, 1) is None:
-            session.add(Policy(id=1, document=data.demo_policy(), version=1, updated_at=now))
+            session.add(Policy(id=1, document=policy, version=1, updated_at=now))
         audit.append(
             session,
             actor_kind="system",
@@ -188,8 +193,10 @@ class _ItemBuilder:
         now: datetime,
         staff: list[dict[str, Any]],
         patients: list[dict[str, Any]],
+        policy: dict[str, Any],
     ) -> None:
         self.rng = rng
+        self.policy = policy
         self.new_id = new_id
         self.now = now
         self.patients = patients
@@ -223,7 +230,7 @@ class _ItemBuilder:
             ("new", "open", "waiting_patient", "done", "cancelled"), weights=(28, 27, 10, 30, 5)
         )[0]
         created = self.now - self._age(status)
-        urgent = rng.random() < 0.08
+        urgent = rng.random() < 0.08  # picks an urgent text; screening decides the priority
         if kind == "refill":
             subject, body, details, queue = self._refill(patient, urgent)
         elif kind == "appointment":
@@ -237,7 +244,7 @@ class _ItemBuilder:
         def add(
             type_: str,
             author_kind: str,
-            author_id: str,
+            author_id: str | None,
             text: str,
             data_: dict[str, Any] | None = None,
         ) -> None:
@@ -267,7 +274,43 @@ class _ItemBuilder:
                 step = rng.uniform(0.05, max_fraction) * max(remaining, 60)
             clock = min(clock + timedelta(seconds=min(step, max(remaining, 0))), self.now)
 
-        add("patient_message", "patient", patient["id"], body)
+        priority = "routine"
+        urgent_since: datetime | None = None
+
+        def patient_message(text: str, screening: Screening, follow_up: bool) -> None:
+            """As the service does it: the flags on the entry, the item urgent (and out of
+            the front desk), the automatic safety reply at once."""
+            nonlocal priority, queue, urgent_since
+            flags = (
+                {"red_flags": [f.to_wire() for f in screening.flags]} if screening.flagged else {}
+            )
+            add("patient_message", "patient", patient["id"], text, flags)
+            if not screening.flagged:
+                return
+            categories = list(screening.categories)
+            changed = triage.on_red_flag(priority, queue)
+            if follow_up and changed:
+                add(
+                    "event",
+                    "system",
+                    None,
+                    "Red flag in a new message: urgent",
+                    {"action": "red_flag", "categories": categories, "from": priority},
+                )
+            priority = changed.get("priority", priority)
+            queue = changed.get("queue", queue)
+            urgent_since = urgent_since or clock
+            reply = safety_reply(self.policy, categories)
+            if reply:
+                add(
+                    "staff_reply",
+                    "system",
+                    None,
+                    reply,
+                    {"automatic": "safety_reply", "categories": categories},
+                )
+
+        patient_message(body, screen(subject, body), follow_up=False)
         assignee = None
         first_response_at = None
         resolved_at = None
@@ -366,12 +409,18 @@ class _ItemBuilder:
                 resolved_at = clock
             if status == "open" and rng.random() < 0.3:
                 later()
-                add("patient_message", "patient", patient["id"], "Any update on this? Thank you.")
+                text = (
+                    rng.choice(data.RED_FLAG_FOLLOW_UPS)
+                    if kind == "message" and rng.random() < 0.15
+                    else rng.choice(data.FOLLOW_UPS)
+                )
+                patient_message(text, screen(text), follow_up=True)
         item = {
             "id": item_id,
             "kind": kind,
             "status": status,
-            "priority": "urgent" if urgent else "routine",
+            "priority": priority,
+            "urgent_since": urgent_since,
             "queue": queue,
             "subject": subject,
             "patient_id": patient["id"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from triage_core.safety import DEFAULT_GUIDANCE, DEFAULT_REPLIES, DEFAULT_UNCLAIMED_MINUTES
+
 PRACTICE = {
     "name": "Riverside Family Medicine",
     "timezone": "America/New_York",
@@ -321,14 +323,17 @@ MESSAGES = {
     ),
 }
 
+# Red-flag messages, as patients write them: the demo shows screening, the safety reply and
+# escalation with these (the service screens them like any other message).
 URGENT_MESSAGES = (
     (
         "Chest pain since this morning",
         "I have had chest pressure on and off since this morning and it goes into my left arm.",
     ),
     (
-        "Shortness of breath",
-        "I am getting short of breath walking to the mailbox and my ankles are swollen.",
+        "Question about my husband",
+        "my husbands face looks droopy on one side and his words are coming out wrong, he was "
+        "fine at lunch",
     ),
     (
         "Out of my insulin",
@@ -338,6 +343,35 @@ URGENT_MESSAGES = (
         "Severe headache",
         "Worst headache of my life started an hour ago and Tylenol is not helping.",
     ),
+    (
+        "Not doing well",
+        "honestly i dont want to be alive anymore. everyone would be better off without me",
+    ),
+    (
+        "My son swallowed something",
+        "my 2 year old swallowed a button battery from the remote about 20 min ago, he seems ok",
+    ),
+    (
+        "Baby has a fever",
+        "my baby is 6 weeks old and has a fever of 101.5, she is not feeding much",
+    ),
+    (
+        "Can't catch my breath",
+        "cant breathe well and my lips look a bit blue, inhaler isnt helping",
+    ),
+)
+
+# Follow-ups the demo's simulated patients send on open requests; some carry a red flag.
+FOLLOW_UPS = (
+    "Any update on this? Thank you.",
+    "Just checking in on this request.",
+    "Thanks, I will wait to hear back.",
+)
+RED_FLAG_FOLLOW_UPS = (
+    "now my chest feels tight and im sweating a lot",
+    "update: my left arm and face feel numb and my speech is slurred",
+    "i took all of my sleeping pills about an hour ago",
+    "there is blood in my vomit now",
 )
 
 REFILL_NOTES = (
@@ -464,14 +498,16 @@ TEMPLATES = (
 )
 
 
-def demo_policy() -> dict:  # type: ignore[type-arg]
+def demo_policy(on_call: str | None = None) -> dict:  # type: ignore[type-arg]
     """Targets as practices publish them: messages in 1-3 business days, refills in 2,
-    urgent items within hours. One business day here is 8 open hours."""
+    urgent items within an hour of clock time (an emergency does not wait for Monday). One
+    business day here is 8 open hours. `on_call`: the clinician urgent items escalate to."""
 
     def target(hours: float, business: bool = True) -> dict:  # type: ignore[type-arg]
         return {"hours": hours, "business": business}
 
     weekday = [["08:00", "12:00"], ["13:00", "17:00"]]
+    urgent = {"first_response": target(1, False), "resolution": target(8, False)}
     return {
         "name": PRACTICE["name"],
         "timezone": PRACTICE["timezone"],
@@ -492,18 +528,22 @@ def demo_policy() -> dict:  # type: ignore[type-arg]
         "sla": {
             "message": {
                 "routine": {"first_response": target(16), "resolution": target(24)},
-                "urgent": {"first_response": target(2), "resolution": target(8)},
+                "urgent": urgent,
             },
             "refill": {
                 "routine": {"first_response": None, "resolution": target(16)},
-                "urgent": {"first_response": target(2), "resolution": target(4)},
+                "urgent": {"first_response": target(1, False), "resolution": target(4, False)},
             },
             "appointment": {
                 "routine": {"first_response": target(8), "resolution": target(16)},
-                "urgent": {"first_response": target(1), "resolution": target(4)},
+                "urgent": urgent,
             },
         },
         "at_risk_ratio": 0.75,
         "templates": list(TEMPLATES),
         "cutoffs": {"refill": {"after": "15:00"}},
+        "safety_replies": dict(DEFAULT_REPLIES),
+        "emergency_guidance": DEFAULT_GUIDANCE,
+        "escalation": {"unclaimed_minutes": DEFAULT_UNCLAIMED_MINUTES},
+        "on_call": {"default": on_call, "rota": []},
     }

@@ -59,14 +59,21 @@ def test_older_schema_is_refused_with_the_migrate_hint(tmp_path: Path) -> None:
     versions = tmp_path / "scripts" / "versions"
     versions.mkdir(parents=True)
     (tmp_path / "scripts" / "script.py.mako").write_text("")
-    for rev, down in (("0001", None), ("0002", "0001")):
+    real = [
+        r.revision
+        for r in reversed(
+            list(ScriptDirectory.from_config(schema.alembic_config()).walk_revisions())
+        )
+    ]
+    chain = list(zip([*real, "next"], [None, *real], strict=True))  # one revision past ours
+    for rev, down in chain:
         (versions / f"{rev}.py").write_text(
             f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\n"
             "depends_on = None\ndef upgrade(): pass\ndef downgrade(): pass\n"
         )
     script = ScriptDirectory(str(tmp_path / "scripts"))
     engine = create_db_engine(sqlite_url(tmp_path))
-    schema.upgrade(engine)  # at 0001, which this script directory considers old
+    schema.upgrade(engine)  # at our head, which this script directory considers old
     with pytest.raises(schema.SchemaError, match="portal-api migrate"):
         schema.ensure_ready(engine, script=script)
 

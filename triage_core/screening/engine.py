@@ -201,13 +201,28 @@ class _Message:
     def counts(self, candidate: _Candidate) -> bool:
         return self.judge(candidate.start).counts(candidate)
 
-    def required(self, pattern: re.Pattern[str]) -> bool:
-        """Does the requirement appear somewhere and count in its own context?"""
-        return any(
-            self.counts(_Candidate(m.start(), m.end(), "", ""))
+    def required(self, pattern: re.Pattern[str], near: _Candidate) -> tuple[int, int] | None:
+        """Where the requirement appears and counts in its own context, nearest the flag
+        first (None when it never does)."""
+        spans = [
+            (m.start(), m.end())
             for m in pattern.finditer(self.text)
-            if m.end() > m.start()
-        )
+            if m.end() > m.start() and self.counts(_Candidate(m.start(), m.end(), "", ""))
+        ]
+        return min(spans, key=lambda s: abs(s[0] - near.start), default=None)
+
+    def phrase_span(
+        self, candidate: _Candidate, requirement: tuple[int, int] | None
+    ) -> tuple[int, int]:
+        """The words to quote: the flag, and its requirement when both sit in one sentence
+        close together ("swallowed a button battery", not "swallowed")."""
+        if requirement is None:
+            return candidate.start, candidate.end
+        start, end = min(candidate.start, requirement[0]), max(candidate.end, requirement[1])
+        between = self.text[start:end]
+        if end - start <= 80 and not SENTENCE_END.search(between):
+            return start, end
+        return candidate.start, candidate.end
 
 
 def _candidates(text: str) -> list[_Candidate]:
@@ -236,9 +251,12 @@ def screen(*texts: str) -> Screening:
         for candidate in candidates:
             if not message.counts(candidate):
                 continue
-            if candidate.requires is not None and not message.required(candidate.requires):
-                continue
-            phrase = normalized.quote(candidate.start, candidate.end).strip()
+            requirement = None
+            if candidate.requires is not None:
+                requirement = message.required(candidate.requires, candidate)
+                if requirement is None:
+                    continue
+            phrase = normalized.quote(*message.phrase_span(candidate, requirement)).strip()
             key = (candidate.rule, phrase.lower())
             if key not in seen:
                 seen.add(key)

@@ -105,9 +105,9 @@ def test_negation_reaches_no_further_than_a_new_subject() -> None:
 def test_the_flag_quotes_the_patients_own_words() -> None:
     flag = screen("Hi Dr P, my son SWALLOWED a Button Battery!!").flags
     assert {f.rule for f in flag} == {"overdose_poisoning.battery_magnet"}
-    assert flag[0].phrase == "SWALLOWED"
+    assert flag[0].phrase == "SWALLOWED a Button Battery"  # with what it requires
     assert flag[0].to_wire() == {
-        "phrase": "SWALLOWED",
+        "phrase": "SWALLOWED a Button Battery",
         "category": "overdose_poisoning",
         "rule": "overdose_poisoning.battery_magnet",
     }
