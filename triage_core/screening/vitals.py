@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 NUMBER = r"(\d{1,3}(?:\.\d{1,2})?)"
-GAP = r"[^\d\n]{0,24}?"  # words between the measure and its number ("was like", "is at")
+GAP = r"[^\d\n]{0,32}?"  # words between the measure and its number ("was like", "is at")
 NOT_A_READING = (
     r"(?!\s*(?:/|%|years?|yrs?|lbs?|pounds|kg|units?|u\b|minutes?|mins?|hours?|hrs?|am\b|pm\b|"
     r"days?|weeks?|mg\s+(?:tab|pill)))"
@@ -35,7 +35,7 @@ GLUCOSE = re.compile(
     + GAP
     + r"(?:in\s+the\s+)?"
     + NUMBER
-    + r"s?"
+    + r"(?!\d)s?"
     + NOT_A_READING
     + r"(\s*mmol)?"
 )
@@ -62,7 +62,7 @@ HEART_RATE = re.compile(
 OXYGEN = re.compile(
     r"\b(?:o2|oxygen|sats?|saturation|spo2|sp02|pulse\s*ox\w*|oximeter|pulseox)"
     + GAP
-    + r"(?:in\s+the\s+)?(\d{2,3})s?\s*%?"
+    + r"(?:in\s+the\s+)?(\d{2,3})(?!\d)s?\s*%?"
     + r"|\b(\d{2})\s*%\s*(?:o2|oxygen|sat\w*|on\s+the\s+(?:pulse\s*)?ox\w*)"
 )
 BLOOD_PRESSURE = re.compile(r"(?<![\d/])(\d{2,3})\s*(?:/|over)\s*(\d{2,3})(?![\d/])")

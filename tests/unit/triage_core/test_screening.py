@@ -48,6 +48,10 @@ SETS = Path(__file__).resolve().parents[2] / "data" / "screening"
         ("my father fall down suddenly in the kitchen and not wake up", "collapse"),
         ("she take warfarin, blood is come out very much, not stopping", "severe_bleeding"),
         ("doctor, I am very tired of life. I think to finish my life", "suicide"),
+        ("my son get bleach in his eye when clean the bathroom, now he cry", "vision_loss"),
+        ("o2 on the finger thing says 87, I have covid, breathing is heavy", "vital_signs"),
+        ("ive been saving my heart tablets and there are enough of them now", "suicide"),
+        ("his right arm not move and his mouth is go down on one side", "stroke"),
     ],
 )
 def test_emergencies_are_flagged_with_their_category(text: str, category: str) -> None:
@@ -78,6 +82,9 @@ def test_emergencies_are_flagged_with_their_category(text: str, category: str) -
         "donnas mom and her sister both had heart attacks in their 50s, donna is 51 now",
         "since women get heart attacks differently, what should I watch for?",
         "fistula site has a little bruise, no bleeding. is the buzzing normal?",
+        "this bill gave me a heart attack lol. why is my copay 240 dollars",
+        "i wont be here anymore because im moving to denver, please transfer my records",
+        "my home blood pressure readings this week have averaged 138/86",
     ],
 )
 def test_negated_past_hypothetical_family_and_harmless_mentions_stay_routine(text: str) -> None:
@@ -161,7 +168,15 @@ def load(name: str) -> list[dict]:
 
 @pytest.mark.parametrize(
     "name",
-    ["tune.jsonl", "holdout.jsonl", "fresh.jsonl", "final.jsonl", "blind_a.jsonl", "blind_b.jsonl"],
+    [
+        "tune.jsonl",
+        "holdout.jsonl",
+        "fresh.jsonl",
+        "final.jsonl",
+        "blind_a.jsonl",
+        "blind_b.jsonl",
+        "blind_c.jsonl",
+    ],
 )
 def test_no_emergency_in_a_labelled_set_is_missed(name: str) -> None:
     records = load(name)
