@@ -67,7 +67,14 @@ def measure(records: list[dict], show_misses: bool) -> dict[str, float]:
     print("  by variant: " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(by_variant.items())))
     if show_misses and misses:
         print("\n".join(misses))
-    return {"sensitivity": sensitivity, "specificity": specificity}
+    return {
+        "sensitivity": sensitivity,
+        "specificity": specificity,
+        "tp": tp,
+        "fn": fn,
+        "tn": tn,
+        "fp": fp,
+    }
 
 
 def main() -> int:
@@ -77,10 +84,20 @@ def main() -> int:
     args = parser.parse_args()
     screen("warm the lexicons up")
     worst_sensitivity = 1.0
+    totals = dict.fromkeys(("tp", "fn", "tn", "fp"), 0)
     for path in args.files:
         print(f"{path.name}: {len(load(path))} messages")
         figures = measure(load(path), args.misses)
         worst_sensitivity = min(worst_sensitivity, figures["sensitivity"])
+        for key in totals:
+            totals[key] += int(figures[key])
+    if len(args.files) > 1:
+        emergencies, routine = totals["tp"] + totals["fn"], totals["tn"] + totals["fp"]
+        print(
+            f"all {len(args.files)} sets: {totals['tp']}/{emergencies} emergencies flagged "
+            f"({100 * totals['tp'] / max(emergencies, 1):.1f} %), {totals['tn']}/{routine} "
+            f"routine left routine ({100 * totals['tn'] / max(routine, 1):.1f} %)"
+        )
     return 0 if worst_sensitivity == 1.0 else 1
 
 

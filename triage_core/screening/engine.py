@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from . import lexicon
@@ -225,6 +225,9 @@ class _Message:
         return candidate.start, candidate.end
 
 
+ANYWHERE = _Candidate(0, 0, "", "")
+
+
 def _candidates(text: str) -> list[_Candidate]:
     found = [
         _Candidate(m.start(), m.end(), target.category, target.rule, target.requires)
@@ -236,13 +239,31 @@ def _candidates(text: str) -> list[_Candidate]:
     return sorted(found, key=lambda c: (c.start, -c.end))
 
 
-def screen(*texts: str) -> Screening:
-    """The red flags in these texts (a subject and a body, say), in order, each phrase once."""
+def screen(*texts: str, context: Sequence[str] = ()) -> Screening:
+    """The red flags in these texts (a subject and a body, say), in order, each phrase once.
+
+    A red flag that needs something else said too ("drooling" needs a battery or a magnet)
+    may find it in the other texts or in `context` (the patient's earlier messages on the
+    same request): "now he is drooling" after "he swallowed a button battery" is urgent.
+    Only these texts' own words are flagged and quoted.
+    """
     flags: list[RedFlag] = []
     seen: set[tuple[str, str]] = set()
-    for source in texts:
-        if not source:
-            continue
+    sources = [t for t in texts if t]
+    around: dict[int, _Message] = {}
+
+    def elsewhere(pattern: re.Pattern[str], index: int) -> bool:
+        """Said, and meant (not negated, past …), in another text or in the context."""
+        for i, text in enumerate([*sources, *context]):
+            if i == index or not text:
+                continue
+            if i not in around:
+                around[i] = _Message(normalize(text))
+            if around[i].required(pattern, ANYWHERE) is not None:
+                return True
+        return False
+
+    for index, source in enumerate(sources):
         normalized = normalize(source)
         candidates = _candidates(normalized.text)
         if not candidates:
@@ -254,11 +275,26 @@ def screen(*texts: str) -> Screening:
             requirement = None
             if candidate.requires is not None:
                 requirement = message.required(candidate.requires, candidate)
-                if requirement is None:
+                if requirement is None and not elsewhere(candidate.requires, index):
                     continue
             phrase = normalized.quote(*message.phrase_span(candidate, requirement)).strip()
             key = (candidate.rule, phrase.lower())
             if key not in seen:
                 seen.add(key)
                 flags.append(RedFlag(phrase, candidate.category, candidate.rule))
-    return Screening(tuple(flags))
+    return Screening(_widest(flags))
+
+
+def _widest(flags: list[RedFlag]) -> tuple[RedFlag, ...]:
+    """Without a flag whose words another of its category already quotes ("swallowed" beside
+    "swallowed a button battery")."""
+    return tuple(
+        flag
+        for flag in flags
+        if not any(
+            other.category == flag.category
+            and len(other.phrase) > len(flag.phrase)
+            and flag.phrase.lower() in other.phrase.lower()
+            for other in flags
+        )
+    )

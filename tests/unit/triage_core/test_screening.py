@@ -52,6 +52,9 @@ SETS = Path(__file__).resolve().parents[2] / "data" / "screening"
         ("o2 on the finger thing says 87, I have covid, breathing is heavy", "vital_signs"),
         ("ive been saving my heart tablets and there are enough of them now", "suicide"),
         ("his right arm not move and his mouth is go down on one side", "stroke"),
+        ("my throat feels like its closing after eating peanuts", "anaphylaxis"),
+        ("my blood sugar meter just says HI", "vital_signs"),
+        ("my 4 year old got into grandmas pills and ate some", "overdose_poisoning"),
     ],
 )
 def test_emergencies_are_flagged_with_their_category(text: str, category: str) -> None:
@@ -85,6 +88,7 @@ def test_emergencies_are_flagged_with_their_category(text: str, category: str) -
         "this bill gave me a heart attack lol. why is my copay 240 dollars",
         "i wont be here anymore because im moving to denver, please transfer my records",
         "my home blood pressure readings this week have averaged 138/86",
+        "stung by a bee yesterday, red and puffy but no throat tightness, breathing fine",
     ],
 )
 def test_negated_past_hypothetical_family_and_harmless_mentions_stay_routine(text: str) -> None:
@@ -206,3 +210,16 @@ def test_every_category_a_flag_can_carry_has_a_word_for_staff() -> None:
     }
     assert categories | found <= set(RedFlagCategory.values())
     assert {"vital_signs", "infant"} <= found  # the categories numbers give
+
+
+def test_a_follow_up_is_read_with_what_the_patient_said_before() -> None:
+    before = ["Battery", "my son swallowed a button battery"]
+    assert screen("now he is drooling and wont eat", context=before).categories == (
+        "overdose_poisoning",
+    )
+    assert screen("now he is drooling and wont eat").flags == ()
+    denied = ["no battery was swallowed, I found it under the couch"]
+    assert screen("he is drooling a bit", context=denied).flags == ()
+    # The subject counts for the body and the other way round; only their own words are quoted.
+    flags = screen("Button battery", "my son swallowed one an hour ago").flags
+    assert [f.phrase for f in flags] == ["swallowed"]
