@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,6 +20,7 @@ from .db import Database, create_db_engine
 from .deps import Services
 from .errors import install_handlers
 from .events import ChangeBroadcaster
+from .jobs import Jobs
 from .limits import BodyLimitMiddleware
 from .patient_portal import PatientPortal
 from .policy import PolicyService
@@ -32,9 +32,9 @@ from .routes import reference as reference_routes
 from .routes import sync as sync_routes
 from .schemas import Health
 from .sync import SyncService, instance_id
+from .urgency import PracticeRules
 
 log = logging.getLogger(__name__)
-UPKEEP_SECONDS = 600.0
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
@@ -42,35 +42,25 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     sync = SyncService(db, instance_id(db))
     broadcaster = ChangeBroadcaster(sync.newest_cursor)
     db.on_items_committed(broadcaster.mark_dirty)
+    rules = PracticeRules()
+    auth = AuthService(db, settings)
+    actions = ActionService(db, settings.idempotency_days)
+
+    def upkeep() -> None:
+        auth.purge_expired()
+        actions.purge()
 
     return Services(
         settings=settings,
         db=db,
-        auth=AuthService(db, settings),
-        actions=ActionService(db, settings.idempotency_days),
+        auth=auth,
+        actions=actions,
         sync=sync,
         policy=PolicyService(db),
-        patients=PatientPortal(db),
+        patients=PatientPortal(db, rules),
         broadcaster=broadcaster,
+        jobs=Jobs(settings, db, rules, upkeep),
     )
-
-
-class Upkeep(threading.Thread):
-    """Purges expired tokens, stale lockout rows and old idempotency records."""
-
-    def __init__(self, services: Services) -> None:
-        super().__init__(name="upkeep", daemon=True)
-        self.services = services
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                self.services.auth.purge_expired()
-                self.services.actions.purge()
-            except Exception as exc:
-                log.warning("upkeep failed: %s", type(exc).__name__)
-            self.stopping.wait(UPKEEP_SECONDS)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -84,12 +74,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             url = services.db.engine.url.set(drivername="postgresql")
             dsn = url.render_as_string(hide_password=False)
         services.broadcaster.start(dsn)
-        upkeep = Upkeep(services)
-        upkeep.start()
+        services.jobs.start()
         try:
             yield
         finally:
-            upkeep.stopping.set()
+            services.jobs.stop()
             services.broadcaster.stop()
 
     app = FastAPI(

@@ -14,7 +14,16 @@ from triage_core.version import __version__
 if TYPE_CHECKING:
     from .config import Settings
 
-SERVER_PACKAGES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "argon2", "platformdirs")
+SERVER_PACKAGES = (
+    "fastapi",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "argon2",
+    "platformdirs",
+    "apscheduler",
+    "requests",
+)
 
 log = logging.getLogger("portal_api")
 

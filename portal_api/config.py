@@ -32,6 +32,29 @@ class Settings:
     password_profile: str = "standard"
     # Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
     trust_forwarded_for: bool = False
+    # Scheduled jobs (escalation, notifications, upkeep); one process leads, see jobs/.
+    scheduler: bool = True
+    escalation_check_seconds: float = 60.0
+    notification_check_seconds: float = 5.0
+    # Escalations are also POSTed here, signed with HMAC-SHA256 of the body under the secret
+    # (`X-Triage-Signature: sha256=<hex>`); failures are retried from this many seconds,
+    # doubling each time up to an hour.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_retry_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name in ("escalation_check_seconds", "notification_check_seconds"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"PORTAL_API_{name.upper()} must be more than 0")
+        if self.webhook_url:
+            if not self.webhook_url.startswith(("http://", "https://")):
+                raise ValueError("PORTAL_API_WEBHOOK_URL must be an http:// or https:// URL")
+            if len(self.webhook_secret) < 16:
+                raise ValueError(
+                    "PORTAL_API_WEBHOOK_SECRET must be set (16 characters or more) to sign "
+                    "the webhook"
+                )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

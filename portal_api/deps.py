@@ -13,6 +13,7 @@ from .config import Settings
 from .db import Database
 from .errors import forbidden, unauthorized
 from .events import ChangeBroadcaster
+from .jobs import Jobs
 from .patient_portal import PatientPortal
 from .policy import PolicyService
 from .sync import SyncService
@@ -28,6 +29,7 @@ class Services:
     policy: PolicyService
     patients: PatientPortal
     broadcaster: ChangeBroadcaster
+    jobs: Jobs
 
 
 def services(request: Request) -> Services:

@@ -131,7 +131,7 @@ class Item(Base):
     change_txid: Mapped[int] = mapped_column(BigInteger)
     change_seq: Mapped[int] = mapped_column(BigInteger)
     # Since when the item has been urgent (None while routine): escalation counts from here.
-    urgent_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    urgent_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
     entries: Mapped[list[Entry]] = relationship(
         back_populates="item", order_by="Entry.position", lazy="raise"
@@ -235,13 +235,13 @@ class AuditEvent(Base):
 
 
 class Escalation(Base):
-    """An urgent item escalated to the on-call clinician: one row per item and reason, so two
-    server processes (or a retried job) can never escalate the same item twice."""
+    """An urgent episode of an item escalated to the on-call clinician: one row per item and
+    `urgent_since`, so two server processes (or a retried job) never escalate it twice."""
 
     __tablename__ = "escalations"
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
-    reason: Mapped[str] = mapped_column(String(20), primary_key=True)  # unclaimed, after_hours
     urgent_since: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20))  # unclaimed, after_hours
     on_call_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from triage_core import triage
 from triage_core.safety import public_practice, safety_reply
-from triage_core.vocabulary import CLOSED_STATUSES, Kind, Priority, Status
+from triage_core.vocabulary import CLOSED_STATUSES, EntryType, Kind, Priority, Status
 
 from . import audit
 from .auth import Principal
@@ -55,9 +55,9 @@ def refill_details(patient: Patient, requested: NewRefillDetails) -> dict[str, A
 
 
 class PatientPortal:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, rules: PracticeRules | None = None) -> None:
         self.db = db
-        self.rules = PracticeRules()
+        self.rules = rules or PracticeRules()
 
     def create(
         self, principal: Principal, request: NewPatientRequest, ip: str | None
@@ -151,10 +151,15 @@ class PatientPortal:
         """A follow-up, screened like a new request: a red flag makes the item urgent again
         and announces it (every desktop syncs the change)."""
         now = utcnow()
-        screening = screen_message("", message.body)
         with self.db.write() as session:
             item = _own_item(session, principal, item_id, lock=True)
             policy, calendar = self.rules.read(session)
+            earlier = [item.subject] + [
+                e.body
+                for e in load_entries(session, item.id)
+                if e.type == EntryType.PATIENT_MESSAGE
+            ]
+            screening = screen_message("", message.body, earlier)
             if item.status in CLOSED_STATUSES:
                 details: dict[str, Any] = {}
                 if screening.flagged:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 
@@ -9,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 
 class SchemaError(RuntimeError):
@@ -47,15 +49,42 @@ def inspect_schema(engine: Engine, script: ScriptDirectory | None = None) -> Sch
     return SchemaState("older" if revision in known else "newer", revision)
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection to migrate on, in one transaction. SQLite rebuilds a table to alter it,
+    so its foreign keys are off meanwhile and checked once at the end."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # (outside any transaction: the pragma is a no-op inside one)
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # Several processes may start at once on an empty database: one migrates.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(74125001)"))
+                yield conn
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise SchemaError("the migration left rows that break a foreign key")
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision (safe to run on a current one)."""
     cfg = alembic_config()
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Several processes may start at once on an empty database: one migrates.
-            conn.execute(text("SELECT pg_advisory_xact_lock(74125001)"))
+    with _migrating(engine) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to an earlier revision (operators: after a failed upgrade)."""
+    cfg = alembic_config()
+    with _migrating(engine) as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
 
 
 def ensure_ready(

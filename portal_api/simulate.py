@@ -172,7 +172,8 @@ class Simulator:
         return reply
 
     def step(self) -> str:
-        """One patient action: answer a request waiting on them, else file a new one."""
+        """One patient action: answer a request waiting on them, follow one up, or file a new
+        one (some of them red flags)."""
         username = f"patient{self.rng.randint(1, self.patients)}"
         mine = self._call(username, "GET", "/patient/requests")
         mine.raise_for_status()
@@ -187,6 +188,21 @@ class Simulator:
             )
             reply.raise_for_status()
             return f"{username} replied on {item['id']}"
+        pending = [i for i in mine.json()["items"] if i["status"] in ("new", "open")]
+        if pending and self.rng.random() < 0.15:
+            # A follow-up, now and then with a red flag (the service screens every message).
+            item = self.rng.choice(pending)
+            text = (
+                self.rng.choice(data.RED_FLAG_FOLLOW_UPS)
+                if self.rng.random() < 0.3
+                else self.rng.choice(data.FOLLOW_UPS)
+            )
+            reply = self._call(
+                username, "POST", f"/patient/requests/{item['id']}/messages", json={"body": text}
+            )
+            reply.raise_for_status()
+            flagged = " (red flag)" if reply.json().get("safety_message") else ""
+            return f"{username} followed up on {item['id']}{flagged}"
         reply = self._call(username, "POST", "/patient/requests", json=compose_request(self.rng))
         reply.raise_for_status()
         created = reply.json()["item"]

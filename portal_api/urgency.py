@@ -69,8 +69,10 @@ class PracticeRules:
             return row.document, self._calendar
 
 
-def screen_message(subject: str, body: str) -> Screening:
-    return screen(subject, body)
+def screen_message(subject: str, body: str, earlier: list[str] | None = None) -> Screening:
+    """A new request's subject and body, or a follow-up (`subject` empty) with the request's
+    earlier patient texts as context."""
+    return screen(subject, body, context=earlier or ())
 
 
 def red_flag_data(screening: Screening) -> dict[str, Any]:

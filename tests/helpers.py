@@ -239,8 +239,11 @@ def http_item(base_url: str, item_id: str) -> dict[str, Any]:
 
 
 @contextmanager
-def portal_process(database_url: str, *, capture: bool = True) -> Iterator[str]:
-    """`portal-api serve` in its own process on a free loopback port; yields its base URL."""
+def portal_process(
+    database_url: str, *, capture: bool = True, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`portal-api serve` in its own process on a free loopback port; yields its base URL.
+    Scheduled jobs are off unless `env` turns them on (PORTAL_API_SCHEDULER=true)."""
     import os
     import subprocess
     import sys
@@ -261,7 +264,12 @@ def portal_process(database_url: str, *, capture: bool = True) -> Iterator[str]:
             "--log-level",
             "warning",
         ],
-        env={**os.environ, "PORTAL_API_PASSWORD_PROFILE": "fast"},
+        env={
+            **os.environ,
+            "PORTAL_API_PASSWORD_PROFILE": "fast",
+            "PORTAL_API_SCHEDULER": "false",
+            **(env or {}),
+        },
         stdout=subprocess.PIPE if capture else None,
         stderr=subprocess.STDOUT if capture else None,
     )

@@ -414,7 +414,7 @@ class _ItemBuilder:
                     if kind == "message" and rng.random() < 0.15
                     else rng.choice(data.FOLLOW_UPS)
                 )
-                patient_message(text, screen(text), follow_up=True)
+                patient_message(text, screen(text, context=[subject, body]), follow_up=True)
         item = {
             "id": item_id,
             "kind": kind,

@@ -108,6 +108,21 @@ def test_a_flagged_follow_up_makes_the_item_urgent_again(client: TestClient) -> 
     assert [e["body"] for e in flagged] == ["now my face is drooping on one side"]
 
 
+def test_a_follow_up_is_screened_with_the_request_before_it(client: TestClient) -> None:
+    tokens = patient_login(client, "patient6")
+    first = send(client, tokens, "my son swallowed a button battery, he seems ok")
+    item_id = first["item"]["id"]
+    nurse = login(client, "nurse")
+    reason = "Spoke with mother: it was found in the toy box, not swallowed"
+    lowered = act(
+        client, nurse, item_id, {"type": "set_priority", "priority": "routine", "reason": reason}
+    )
+    assert lowered.status_code == 200
+    answer = follow_up(client, tokens, item_id, "now he is drooling and wont eat")
+    assert "1-800-222-1222" in answer["safety_message"]
+    assert staff_view(client, item_id)["priority"] == "urgent"
+
+
 def test_a_flagged_message_on_a_closed_request_still_gets_the_safety_message(
     client: TestClient,
 ) -> None:

@@ -51,6 +51,27 @@ def test_demo_practice_is_plausible(db: Database) -> None:
     assert {p.username for p in patients} >= {"patient1", "patient300"}
 
 
+def test_demo_red_flags_are_screened_like_live_ones(db: Database) -> None:
+    seed_demo(db, random_seed=1, password_profile="fast")
+    with db.read() as session:
+        urgent = session.scalars(select(Item).where(Item.priority == "urgent")).all()
+        entries = {
+            item.id: session.scalars(
+                select(Entry).where(Entry.item_id == item.id).order_by(Entry.position)
+            ).all()
+            for item in urgent
+        }
+        follow_ups = session.scalars(select(Entry).where(Entry.type == "event")).all()
+    assert len(urgent) >= 5
+    for item in urgent:
+        assert item.urgent_since is not None and item.queue != "front_desk"
+        flagged = [e for e in entries[item.id] if (e.data or {}).get("red_flags")]
+        assert flagged, item.subject
+        replies = [e for e in entries[item.id] if e.author_kind == "system"]
+        assert any(e.type == "staff_reply" for e in replies)
+    assert any((e.data or {}).get("action") == "red_flag" for e in follow_ups)
+
+
 def test_seed_is_deterministic_for_a_random_seed(tmp_path) -> None:
     from portal_api import schema
     from portal_api.db import create_db_engine
@@ -71,7 +92,10 @@ def test_composed_requests_are_accepted_by_the_patient_endpoint(settings, seeded
     with served(create_app(settings, seeded)) as url:
         sim = Simulator(base_url=url, rate_per_second=100, patients=5, rng=rng)
         lines = [sim.step() for _ in range(12)]
-    assert all(" filed a " in line or " replied on " in line for line in lines)
+    assert all(
+        " filed a " in line or " replied on " in line or " followed up on " in line
+        for line in lines
+    )
     with seeded.read() as session:
         count = session.scalar(select(func.count()).select_from(Item))
     assert count >= 60 + sum(" filed a " in line for line in lines)

@@ -23,18 +23,19 @@ def upgrade() -> None:
         batch_op.alter_column("author_id", existing_type=sa.String(length=36), nullable=True)
     with op.batch_alter_table("items") as batch_op:
         batch_op.add_column(sa.Column("urgent_since", sa.DateTime(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_items_urgent_since"), ["urgent_since"], unique=False)
     op.execute("UPDATE items SET urgent_since = created_at WHERE priority = 'urgent'")
     op.create_table(
         "escalations",
         sa.Column("item_id", sa.String(length=36), nullable=False),
-        sa.Column("reason", sa.String(length=20), nullable=False),
         sa.Column("urgent_since", sa.DateTime(), nullable=False),
+        sa.Column("reason", sa.String(length=20), nullable=False),
         sa.Column("on_call_id", sa.String(length=36), nullable=True),
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["item_id"], ["items.id"], name=op.f("fk_escalations_item_id_items")
         ),
-        sa.PrimaryKeyConstraint("item_id", "reason", "urgent_since", name=op.f("pk_escalations")),
+        sa.PrimaryKeyConstraint("item_id", "urgent_since", name=op.f("pk_escalations")),
     )
     op.create_table(
         "notifications",
@@ -59,6 +60,9 @@ def downgrade() -> None:
     op.drop_table("notifications")
     op.drop_table("escalations")
     with op.batch_alter_table("items") as batch_op:
+        batch_op.drop_index(batch_op.f("ix_items_urgent_since"))
         batch_op.drop_column("urgent_since")
+    # 0001 has no authorless entries: the automatic replies keep a placeholder id.
+    op.execute("UPDATE entries SET author_id = 'system' WHERE author_id IS NULL")
     with op.batch_alter_table("entries") as batch_op:
         batch_op.alter_column("author_id", existing_type=sa.String(length=36), nullable=False)
