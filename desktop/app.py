@@ -32,6 +32,7 @@ from portal_client.errors import (
 )
 from portal_client.inbox import Alerts, Inbox
 from portal_client.session import SignedIn, sign_in
+from portal_client.urgent import UrgentWatch
 
 from .bridge import EngineBridge
 from .ops import Operations
@@ -78,6 +79,7 @@ class Session:
     engine: SyncEngine
     inbox: Inbox
     alerts: Alerts
+    urgent: UrgentWatch
     reference: Reference
 
 
@@ -92,6 +94,7 @@ def open_session(signed: SignedIn) -> Session:
         SyncEngine(signed.api, cache, signed.user),
         Inbox(cache, signed.user.id),
         Alerts(cache, signed.user.id, signed.user.role),
+        UrgentWatch(cache, signed.user.role),
         reference,
     )
 
@@ -189,6 +192,7 @@ class DesktopApp(QObject):
             inbox=session.inbox,
             server=signed.api.base_url,
             alerts=session.alerts,
+            urgent=session.urgent,
             reference=session.reference,
             sign_out=self.sign_out,
         )

@@ -16,6 +16,7 @@ from portal_client.cache import Cache
 from portal_client.engine import State, SyncEngine
 from portal_client.inbox import Alert, Alerts, Inbox, InboxFilter, InboxPage, InboxRow
 from portal_client.sla_report import Report, build_report
+from portal_client.urgent import Urgent, UrgentWatch
 from triage_core.calendar import BusinessCalendar
 
 from .bridge import EngineBridge
@@ -78,6 +79,7 @@ class DeskServices:
     inbox: Inbox
     server: str
     alerts: Alerts
+    urgent: UrgentWatch
     reference: Reference = field(default_factory=Reference)
     sign_out: Callable[[], None] | None = None
     closed: bool = False
@@ -162,6 +164,15 @@ class DeskServices:
             return self.alerts.due()
 
         self._read("checking response clocks", work, on_done)
+
+    def check_urgent(self, on_done: Callback) -> None:
+        def work() -> list[Urgent]:
+            return self.urgent.due(datetime.now(UTC))
+
+        self._read("checking urgent work", work, on_done)
+
+    def remember_urgent(self, shown: list[Urgent]) -> None:
+        self.urgent.note_shown(shown, datetime.now(UTC))
 
     def remember_alerts(self, alerts: list[Alert]) -> None:
         self.alerts.note_shown(alerts)

@@ -36,7 +36,10 @@ SERVER = Setting("preferences/server", str, "", "The portal address last signed 
 LAST_USER = Setting(
     "preferences/{server}/last_user", str, "", "The username last used with that server."
 )
-PREFERENCES = (SERVER, LAST_USER)
+URGENT_SOUND = Setting(
+    "preferences/urgent_sound", bool, False, "Beep with each urgent-work notification."
+)
+PREFERENCES = (SERVER, LAST_USER, URGENT_SOUND)
 
 # ---- window state (per server and user) ------------------------------------------------------
 GEOMETRY = Setting("window/{server}/{user}/geometry", QByteArray, None, "Size and place.")
@@ -61,6 +64,8 @@ class DeskSettings:
             return setting.default
         if setting.type is QByteArray:
             return value if isinstance(value, QByteArray) else setting.default
+        if setting.type is bool:  # an INI file gives "true"/"false" back as text
+            return value in (True, 1, "true", "1")
         try:
             return setting.type(value)
         except (TypeError, ValueError):

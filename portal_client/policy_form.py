@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from triage_core.calendar import WEEKDAYS
+from triage_core.safety import DEFAULT_GUIDANCE, DEFAULT_REPLIES, GROUP_ORDER
 from triage_core.vocabulary import Kind, Priority
 
 KINDS = (Kind.MESSAGE.value, Kind.REFILL.value, Kind.APPOINTMENT.value)  # the editor's order
@@ -61,6 +62,52 @@ def parse_target(hours: str, business: bool, where: str) -> tuple[dict[str, Any]
     return {"hours": value, "business": business}, []
 
 
+REPLY_LIMIT = 2000
+REPLY_GROUP_WORDS = {
+    "emergency": "Emergencies (911: heart, stroke, breathing, bleeding …)",
+    "suicide": "Suicidal thoughts or self-harm (988)",
+    "poison": "Overdose, poisoning and ingestions (Poison Control)",
+}
+
+
+def current_replies(policy: dict[str, Any]) -> dict[str, str]:
+    """The reply text of each group as patients get it now (the built-in one if unset)."""
+    replies = policy.get("safety_replies") or {}
+    return {group: str(replies.get(group) or DEFAULT_REPLIES[group]) for group in GROUP_ORDER}
+
+
+def parse_safety(form: dict[str, Any], current: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Safety replies, emergency guidance, escalation minutes and the on-call schedule."""
+    errors: list[str] = []
+    replies = dict(current.get("safety_replies") or {})  # category texts the editor keeps
+    for group, text in form.get("replies", {}).items():
+        text = text.strip()
+        if not text:
+            errors.append(f"safety reply ({group}): write the text patients should get")
+        elif len(text) > REPLY_LIMIT:
+            errors.append(f"safety reply ({group}): keep it under {REPLY_LIMIT} characters")
+        replies[group] = text
+    guidance = form.get("guidance", "").strip() or DEFAULT_GUIDANCE
+    if len(guidance) > REPLY_LIMIT:
+        errors.append(f"emergency guidance: keep it under {REPLY_LIMIT} characters")
+    minutes = int(form.get("unclaimed_minutes", 15))
+    if not 1 <= minutes <= 24 * 60:
+        errors.append("escalation: use between 1 and 1440 minutes")
+    rota = []
+    for number, (starts, ends, staff_id) in enumerate(form.get("rota", []), 1):
+        if not staff_id:
+            errors.append(f"on-call shift {number}: choose a clinician")
+        elif ends < starts:
+            errors.append(f"on-call shift {number}: ends before it starts")
+        rota.append({"starts": starts, "ends": ends, "staff_id": staff_id})
+    return {
+        "safety_replies": replies,
+        "emergency_guidance": guidance,
+        "escalation": {"unclaimed_minutes": minutes},
+        "on_call": {"default": form.get("on_call_default") or None, "rota": rota},
+    }, errors
+
+
 def build_policy(form: dict[str, Any], current: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """`form` holds the editor's texts; what the editor does not show (templates) is kept."""
     errors: list[str] = []
@@ -111,6 +158,10 @@ def build_policy(form: dict[str, Any], current: dict[str, Any]) -> tuple[dict[st
         "at_risk_ratio": ratio,
         "cutoffs": cutoffs,
     }
+    if "safety" in form:
+        safety, problems = parse_safety(form["safety"], current)
+        policy.update(safety)
+        errors += problems
     if not policy["name"]:
         errors.append("the practice needs a name")
     return policy, errors

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .vocabulary import Kind, MessageCategory, Priority, Queue
+from .vocabulary import Kind, MessageCategory, Priority, Queue, Role
 
 
 def initial_queue(kind: str, details: dict[str, Any]) -> Queue:
@@ -32,3 +32,18 @@ def on_red_flag(priority: str, queue: str) -> dict[str, str]:
     if queue == Queue.FRONT_DESK:
         changes["queue"] = Queue.NURSING.value
     return changes
+
+
+# Who hears about an unclaimed urgent item in a queue: the roles that can act on it (a red flag
+# needs clinical staff; an urgent front-desk item, the front desk).
+URGENT_AUDIENCE: dict[Queue, frozenset[Role]] = {
+    Queue.FRONT_DESK: frozenset({Role.FRONT_DESK}),
+    Queue.NURSING: frozenset({Role.NURSE, Role.CLINICIAN}),
+    Queue.CLINICIAN: frozenset({Role.CLINICIAN, Role.NURSE}),
+}
+
+
+def hears_urgent(role: str, queue: str) -> bool:
+    """Should a person of this role be told about an unclaimed urgent item in this queue?"""
+    audience = URGENT_AUDIENCE.get(Queue(queue)) if queue in Queue.values() else None
+    return audience is not None and role in audience

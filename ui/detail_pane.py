@@ -18,6 +18,7 @@ from triage_core.vocabulary import Kind, Priority, Queue, Status
 
 from .composer import Composer
 from .item_actions import ItemActions
+from .red_flags import RedFlagBanner
 from .thread_view import ThreadView
 from .widgets import PlainLabel
 
@@ -65,6 +66,8 @@ class DetailPane(QWidget):
         self.dismiss_button.clicked.connect(self._dismiss)
         body.addWidget(self.banner)
 
+        self.red_flags = RedFlagBanner(self.body)
+        body.addWidget(self.red_flags)
         self.title = PlainLabel("", self.body)
         self.title.setObjectName("itemTitle")
         self.patient_line = PlainLabel("", self.body)
@@ -126,6 +129,7 @@ class DetailPane(QWidget):
         if not keep_text:
             self.editor.clear()
         tz = policy.get("timezone")
+        self.red_flags.show_item(item)
         self.title.setText(self._title(item))
         self._show_patient(patient)
         self.context.setText(self._context(item, patient, tz))

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDateTimeEdit,
     QGridLayout,
     QHBoxLayout,
+    QInputDialog,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -34,6 +35,7 @@ from triage_core.actions import (
     to_wire,
 )
 from triage_core.permissions import Actor, offer, role_allows
+from triage_core.red_flags import red_flags_of
 from triage_core.vocabulary import (
     AppointmentOutcome,
     Kind,
@@ -55,6 +57,9 @@ SIMPLE = (
 )
 
 
+LOWERING = "(asked when the button is pressed)"  # a reason stands in while offering
+
+
 def next_weekday_morning(now: datetime) -> datetime:
     """A sensible first offer for a new time: 09:00 on the next weekday after tomorrow."""
     day = (now + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -73,6 +78,7 @@ class ItemActions(QWidget):
         super().__init__(parent)
         self.actor = actor
         self.item: dict[str, Any] = {}
+        self.reason_dialog: QInputDialog | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         grid = QGridLayout()
@@ -144,9 +150,13 @@ class ItemActions(QWidget):
             ("wait_patient", WaitPatient()),
             ("resolve", Resolve()),
             ("reopen", Reopen()),
-            ("priority", SetPriority(other)),
+            ("priority", SetPriority(other, reason=LOWERING if self._needs_reason() else None)),
         ):
             enable(self.buttons[key], self._offer(action))
+        if self._needs_reason() and self.buttons["priority"].isEnabled():
+            self.buttons["priority"].setToolTip(
+                "This item has red flags: lowering it asks for a reason, which is audited."
+            )
         enable(self.route, self._offer(Route(Queue.NURSING)))
         enable(self.assign, self._offer(Assign("someone")))
         self.assign.clear()
@@ -206,9 +216,35 @@ class ItemActions(QWidget):
         }
         if key == "priority":
             urgent = self.item.get("priority") == Priority.URGENT
-            self._request(SetPriority(Priority.ROUTINE if urgent else Priority.URGENT))
+            if urgent and self._needs_reason():
+                self.ask_reason()
+            else:
+                self._request(SetPriority(Priority.ROUTINE if urgent else Priority.URGENT))
         else:
             self._request(actions[key])
+
+    def _needs_reason(self) -> bool:
+        """Lowering an urgent item with red flags takes a reason (the core refuses it without)."""
+        return self.item.get("priority") == Priority.URGENT and bool(red_flags_of(self.item))
+
+    def ask_reason(self) -> QInputDialog:
+        """A non-modal question (no nested event loop); the action goes when it is answered."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Mark routine")
+        dialog.setLabelText(
+            "The screening found red flags in this request. Why is it not urgent?\n"
+            "(Your reason is kept with the item and in the audit log.)"
+        )
+        dialog.setInputMode(QInputDialog.InputMode.TextInput)
+        dialog.setOkButtonText("Mark routine")
+        dialog.textValueSelected.connect(self._lower_with)
+        dialog.open()
+        self.reason_dialog = dialog
+        return dialog
+
+    def _lower_with(self, reason: str) -> None:
+        if reason.strip():
+            self._request(SetPriority(Priority.ROUTINE, reason=reason.strip()))
 
     def claim(self) -> None:
         if self.buttons["claim"].isEnabled():

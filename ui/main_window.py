@@ -12,10 +12,17 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QPushButton, QSplitter
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+)
 
 from desktop.services import DeskServices
-from desktop.settings import COLUMNS, GEOMETRY, QUEUE, SPLITTER, DeskSettings
+from desktop.settings import COLUMNS, GEOMETRY, QUEUE, SPLITTER, URGENT_SOUND, DeskSettings
 from portal_client.engine import State
 from portal_client.inbox import QUEUES
 from triage_core.vocabulary import Role
@@ -114,6 +121,7 @@ class MainWindow(QMainWindow):
         self.queues.select(self._setting(QUEUE))
         self.controller.reload()
         self.controller.refresh_counts()
+        self.check_urgent()  # unclaimed urgent work is announced on opening too
         self.update_status()
         self.resize(1500, 900) if not self._layout_restored else None
 
@@ -150,6 +158,7 @@ class MainWindow(QMainWindow):
 
     def _items_changed(self, _ids: list[str]) -> None:
         self.update_status()
+        self.check_urgent()  # at once: a new or newly urgent item is announced now
 
     def _act(self, item_id: str, action: dict[str, Any], if_match: object) -> None:
         self.controller.act(item_id, action, if_match, self._action_failed)
@@ -173,6 +182,21 @@ class MainWindow(QMainWindow):
         if self._ticks % CLOCK_TICKS == 0:
             self.controller.refresh_clocks()
             self.check_alerts()
+            self.check_urgent()  # (repeats every five minutes until claimed)
+
+    def check_urgent(self) -> None:
+        self.services.check_urgent(self._urgent_arrived)
+
+    def _urgent_arrived(self, waiting: list[Any]) -> None:
+        if waiting:
+            self.notifier.urgent(waiting)
+            self.services.remember_urgent(waiting)
+            if self.settings.get(URGENT_SOUND):
+                QApplication.beep()
+
+    def _toggle_sound(self, on: bool) -> None:
+        self.settings.put(URGENT_SOUND, on)
+        self.settings.sync()
 
     def check_alerts(self) -> None:
         self.services.check_alerts(self._alerts_arrived)
@@ -228,6 +252,12 @@ class MainWindow(QMainWindow):
             policy_action = QAction("Practice policy…", self)
             policy_action.triggered.connect(self.open_policy_editor)
             self.menuBar().addMenu("&Practice").addAction(policy_action)
+        sound = QAction("Sound with urgent notifications", self)
+        sound.setCheckable(True)
+        sound.setChecked(bool(self.settings.get(URGENT_SOUND)))
+        sound.toggled.connect(self._toggle_sound)
+        self.sound_action = sound
+        self.menuBar().addMenu("&Notifications").addAction(sound)
         help_action = QAction("Keyboard shortcuts", self)
         help_action.triggered.connect(self._help)
         self.menuBar().addMenu("&Help").addAction(help_action)
@@ -242,7 +272,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_policy_editor(self) -> PolicyEditor:
-        editor = PolicyEditor(self.services.reference.policy, self._save_policy, self)
+        reference = self.services.reference
+        editor = PolicyEditor(reference.policy, self._save_policy, self, list(reference.staff))
         editor.open()
         self.policy_editor = editor
         return editor

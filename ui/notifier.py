@@ -11,6 +11,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStyle, QSystemTrayIcon, QWidget
 
 from portal_client.inbox import Alert
+from portal_client.urgent import Urgent
 
 if TYPE_CHECKING:
     from desktop.services import Counts
@@ -40,6 +41,20 @@ class Notifier(QObject):
             self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 10000)
         else:
             self.fallback(f"{title} – {text}")
+
+    def urgent(self, waiting: list[Urgent]) -> None:
+        """Unclaimed urgent work: its red-flag categories only, never the patient or the
+        message (screens are shared)."""
+        if not waiting:
+            return
+        if len(waiting) == 1:
+            self.notify(
+                f"Urgent: {waiting[0].words}",
+                "A patient's message may describe an emergency. Nobody has claimed it yet.",
+            )
+            return
+        words = list(dict.fromkeys(u.words for u in waiting))
+        self.notify(f"{len(waiting)} urgent requests unclaimed", " · ".join(words))
 
     def clocks(self, alerts: list[Alert]) -> None:
         """A notice for each item I can act on that became at risk or overdue."""

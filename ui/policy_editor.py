@@ -1,4 +1,5 @@
-"""The practice policy editor (administrators): hours, holidays, SLA targets, cut-offs.
+"""The practice policy editor (administrators): hours, holidays, SLA targets, cut-offs, and
+(second tab) the safety replies, emergency guidance, escalation minutes and on-call schedule.
 Input is checked as it is saved; the server checks again and its word is shown as is."""
 
 from __future__ import annotations
@@ -6,8 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
+    QDateEdit,
     QDialog,
     QDoubleSpinBox,
     QFormLayout,
@@ -16,13 +20,26 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from portal_client.policy_form import CLOCKS, KINDS, PRIORITIES, build_policy
+from portal_client.policy_form import (
+    CLOCKS,
+    KINDS,
+    PRIORITIES,
+    REPLY_GROUP_WORDS,
+    build_policy,
+    current_replies,
+)
 from triage_core.calendar import WEEKDAYS
+from triage_core.safety import emergency_guidance, unclaimed_minutes
+from triage_core.vocabulary import Role
 
 from .widgets import PlainLabel
 
@@ -45,12 +62,24 @@ class PolicyEditor(QDialog):
             [dict[str, Any], Callable[[dict[str, Any]], None], Callable[[Exception], None]], None
         ],
         parent: QWidget | None = None,
+        staff: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Practice policy")
         self.current = policy
         self.save = save
-        layout = QVBoxLayout(self)
+        self.clinicians = [
+            (m["id"], m["display_name"])
+            for m in staff or []
+            if m.get("role") == Role.CLINICIAN and m.get("active", True)
+        ]
+        outer = QVBoxLayout(self)
+        self.tabs = QTabWidget(self)
+        outer.addWidget(self.tabs, 1)
+        hours_tab = QWidget(self)
+        layout = QVBoxLayout(hours_tab)
+        self.tabs.addTab(hours_tab, "Hours and targets")
+        self.tabs.addTab(self._urgent_tab(policy), "Urgent and on call")
         top = QFormLayout()
         self.name = QLineEdit(policy.get("name", ""), self)
         self.timezone = QLineEdit(policy.get("timezone", ""), self)
@@ -124,7 +153,7 @@ class PolicyEditor(QDialog):
         self.errors = PlainLabel("", self)
         self.errors.setObjectName("error")
         self.errors.hide()
-        layout.addWidget(self.errors)
+        outer.addWidget(self.errors)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         cancel = QPushButton("Cancel", self)
@@ -133,7 +162,117 @@ class PolicyEditor(QDialog):
         self.save_button.clicked.connect(self.submit)
         buttons.addWidget(cancel)
         buttons.addWidget(self.save_button)
-        layout.addLayout(buttons)
+        outer.addLayout(buttons)
+
+    # ---- urgent work: safety replies, guidance, escalation, on call --------------------------
+
+    def _urgent_tab(self, policy: dict[str, Any]) -> QWidget:
+        tab = QWidget(self)
+        layout = QVBoxLayout(tab)
+        replies_box = QGroupBox(
+            "Safety replies: sent at once, from the system, when a patient's message has red flags",
+            tab,
+        )
+        replies_form = QFormLayout(replies_box)
+        self.replies: dict[str, QPlainTextEdit] = {}
+        for group, text in current_replies(policy).items():
+            edit = QPlainTextEdit(text, replies_box)
+            edit.setTabChangesFocus(True)
+            edit.setAccessibleName(f"Safety reply: {REPLY_GROUP_WORDS[group]}")
+            edit.setFixedHeight(80)
+            replies_form.addRow(PlainLabel(REPLY_GROUP_WORDS[group], replies_box), edit)
+            self.replies[group] = edit
+        self.guidance = QPlainTextEdit(emergency_guidance(policy), replies_box)
+        self.guidance.setTabChangesFocus(True)
+        self.guidance.setFixedHeight(64)
+        self.guidance.setAccessibleName("Emergency guidance for every patient")
+        replies_form.addRow(
+            PlainLabel("Shown to every patient (not for emergencies)", replies_box), self.guidance
+        )
+        layout.addWidget(replies_box)
+
+        escalation_box = QGroupBox("Escalation to the on-call clinician", tab)
+        escalation_form = QFormLayout(escalation_box)
+        self.unclaimed = QSpinBox(escalation_box)
+        self.unclaimed.setRange(1, 24 * 60)
+        self.unclaimed.setSuffix(" minutes")
+        self.unclaimed.setValue(int(unclaimed_minutes(policy)))
+        self.unclaimed.setAccessibleName("Escalate unclaimed urgent items after")
+        escalation_form.addRow(
+            "Unclaimed urgent items escalate after (and at once outside business hours)",
+            self.unclaimed,
+        )
+        self.on_call_default = self._clinician_box(
+            (policy.get("on_call") or {}).get("default"), "nobody", escalation_box
+        )
+        self.on_call_default.setAccessibleName("On call when no shift covers the day")
+        escalation_form.addRow("On call when no shift covers the day", self.on_call_default)
+        layout.addWidget(escalation_box)
+
+        rota_box = QGroupBox("On-call shifts (practice dates, both days included)", tab)
+        rota_layout = QVBoxLayout(rota_box)
+        self.rota = QTableWidget(0, 3, rota_box)
+        self.rota.setHorizontalHeaderLabels(["From", "To", "Clinician"])
+        self.rota.horizontalHeader().setStretchLastSection(True)
+        self.rota.setAccessibleName("On-call shifts")
+        rota_layout.addWidget(self.rota)
+        rota_buttons = QHBoxLayout()
+        add = QPushButton("Add shift", rota_box)
+        remove = QPushButton("Remove shift", rota_box)
+        add.clicked.connect(lambda: self.add_shift())
+        remove.clicked.connect(self._remove_shift)
+        rota_buttons.addWidget(add)
+        rota_buttons.addWidget(remove)
+        rota_buttons.addStretch(1)
+        rota_layout.addLayout(rota_buttons)
+        for shift in (policy.get("on_call") or {}).get("rota") or []:
+            self.add_shift(shift.get("starts"), shift.get("ends"), shift.get("staff_id"))
+        layout.addWidget(rota_box, 1)
+        return tab
+
+    def _clinician_box(self, chosen: str | None, empty: str, parent: QWidget) -> QComboBox:
+        box = QComboBox(parent)
+        box.addItem(empty, None)
+        for staff_id, name in self.clinicians:
+            box.addItem(name, staff_id)
+        if chosen and box.findData(chosen) < 0:
+            box.addItem(f"{chosen} (not an active clinician)", chosen)
+        box.setCurrentIndex(max(box.findData(chosen), 0))
+        return box
+
+    def add_shift(
+        self, starts: str | None = None, ends: str | None = None, staff_id: str | None = None
+    ) -> None:
+        row = self.rota.rowCount()
+        self.rota.insertRow(row)
+        today = QDate.currentDate()
+        for column, value in ((0, starts), (1, ends)):
+            edit = QDateEdit(QDate.fromString(value, "yyyy-MM-dd") if value else today, self.rota)
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            self.rota.setCellWidget(row, column, edit)
+        self.rota.setCellWidget(row, 2, self._clinician_box(staff_id, "choose…", self.rota))
+
+    def _remove_shift(self) -> None:
+        row = self.rota.currentRow()
+        if row >= 0:
+            self.rota.removeRow(row)
+
+    def _shifts(self) -> list[tuple[str, str, str | None]]:
+        shifts = []
+        for row in range(self.rota.rowCount()):
+            starts, ends = (self.rota.cellWidget(row, c) for c in (0, 1))
+            who = self.rota.cellWidget(row, 2)
+            assert isinstance(starts, QDateEdit) and isinstance(ends, QDateEdit)
+            assert isinstance(who, QComboBox)
+            shifts.append(
+                (
+                    starts.date().toString("yyyy-MM-dd"),
+                    ends.date().toString("yyyy-MM-dd"),
+                    who.currentData(),
+                )
+            )
+        return shifts
 
     def form(self) -> dict[str, Any]:
         return {
@@ -149,6 +288,13 @@ class PolicyEditor(QDialog):
                 for key, (hours, business) in self.targets.items()
             },
             "cutoffs": {kind: edit.text() for kind, edit in self.cutoffs.items()},
+            "safety": {
+                "replies": {group: edit.toPlainText() for group, edit in self.replies.items()},
+                "guidance": self.guidance.toPlainText(),
+                "unclaimed_minutes": self.unclaimed.value(),
+                "on_call_default": self.on_call_default.currentData(),
+                "rota": self._shifts(),
+            },
         }
 
     def submit(self) -> None:

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWi
 from portal_client.templates import local_time
 from triage_core.vocabulary import AuthorKind, EntryType
 
+from .red_flags import FlaggedMessage
 from .widgets import PlainLabel
 
 HEADINGS = {
@@ -51,7 +52,7 @@ class ThreadView(QScrollArea):
             self.entries.insertWidget(self.entries.count() - 1, label)
 
     @staticmethod
-    def _label(entry: dict[str, Any], staff: dict[str, str], timezone: str | None) -> PlainLabel:
+    def _label(entry: dict[str, Any], staff: dict[str, str], timezone: str | None) -> QWidget:
         name = author_name(entry.get("author") or {}, staff)
         when = local_time(entry.get("created_at"), timezone)
         data = entry.get("data") or {}
@@ -62,6 +63,12 @@ class ThreadView(QScrollArea):
             label.setObjectName("eventLine")
             return label
         heading = HEADINGS.get(entry.get("type", ""), "{name}").format(name=name)
+        if data.get("automatic") == "safety_reply":
+            heading = "Automatic safety reply to the patient (sent at once)"
+        flags = data.get("red_flags") or []
+        if entry.get("type") == EntryType.PATIENT_MESSAGE and flags:
+            phrases = [str(flag.get("phrase", "")) for flag in flags]
+            return FlaggedMessage(f"{heading} · {when}{sending}", entry.get("body", ""), phrases)
         label = PlainLabel(f"{heading} · {when}{sending}\n{entry.get('body', '')}")
         label.setObjectName(str(entry.get("type")))
         label.setFrameShape(QFrame.Shape.StyledPanel)

@@ -48,6 +48,12 @@ ALERT_SQL = (
     "AND status IN ('new', 'open') AND "
 )
 MINE = "items.assignee_id = :me"
+UNCLAIMED_URGENT_SQL = (
+    "SELECT items.id, items.queue, coalesce(item_json.display_json, item_json.server_json) "
+    "FROM items JOIN item_json ON item_json.id = items.id "
+    "WHERE items.status IN ('new', 'open') AND items.assignee_id IS NULL "
+    "AND items.priority = 'urgent' ORDER BY items.created_at"
+)
 MINE_OR_MY_QUEUE = (
     "(items.assignee_id = :me OR (items.assignee_id IS NULL AND items.queue = :queue))"
 )
@@ -179,6 +185,12 @@ class Queries:
                 .where((items.priority == "urgent") | items.assignee_id.is_(None))
             )
             return int(conn.execute(query).scalar_one())
+
+    def unclaimed_urgent(self) -> list[tuple[str, str, str]]:
+        """Urgent new or open items nobody has claimed: (id, queue, the item as staff see it)."""
+        return [
+            (str(row[0]), str(row[1]), str(row[2])) for row in self._raw(UNCLAIMED_URGENT_SQL, {})
+        ]
 
     def alerts(self, me: str, queue: str | None) -> list[Alert]:
         """At-risk and overdue items assigned to me, or unassigned in my role's queue."""

@@ -112,3 +112,39 @@ def test_sla_report_and_policy_editor(qtbot, qapp, demo_portal, tmp_path) -> Non
         path = tmp_path / "policy.png"
         assert editor.grab().save(str(path))
         _keep(path, "policy-editor.png")
+        editor.tabs.setCurrentIndex(1)
+        path = tmp_path / "policy-urgent.png"
+        assert editor.grab().save(str(path))
+        _keep(path, "policy-editor-urgent.png")
+
+
+def test_a_red_flag_item_as_the_nurse_sees_it(qtbot, qapp, demo_portal, tmp_path) -> None:
+    from ui.red_flags import FlaggedMessage
+
+    with demo_desk(qtbot, qapp, demo_portal, tmp_path, "nurse") as app:
+        window = app.window
+        window.resize(1500, 900)
+        window.queues.select("nursing")
+        settle(qtbot, window)
+        flagged = [
+            row[0] for row in app.services.cache.queries.unclaimed_urgent() if "red_flags" in row[2]
+        ]
+        assert flagged, "the demo has red-flag items"
+        window.inbox.select_id(flagged[0])
+        wait_for(qtbot, lambda: window.detail.item is not None)
+        wait_for(qtbot, lambda: window.detail.red_flags.isVisible())
+        wait_for(
+            qtbot,
+            lambda: any(
+                m.isVisible() and m.height() > 20
+                for m in window.detail.thread_view.findChildren(FlaggedMessage)
+            ),
+        )
+        assert window.detail.red_flags.text.text().startswith("Urgent: \u201c")
+        assert any(
+            n[0].startswith(("Urgent", "2 urgent", "3 urgent")) or "urgent" in n[0]
+            for n in window.shown_notices
+        )
+        path = tmp_path / "red-flag.png"
+        assert window.grab().save(str(path))
+        _keep(path, "red-flag-item.png")

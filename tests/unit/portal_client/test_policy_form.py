@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portal_api.policy import validate_policy
 from portal_api.seed.data import demo_policy
-from portal_client.policy_form import build_policy, parse_dates, parse_hours
+from portal_client.policy_form import build_policy, current_replies, parse_dates, parse_hours
 
 
 def form_of(policy: dict) -> dict:
@@ -60,3 +60,48 @@ def test_dates_targets_ratio_and_a_never_open_week() -> None:
     assert "message routine first response: 'soon' is not a number of hours" in errors
     assert "at-risk ratio: use a number between 0 and 1, like 0.75" in errors
     assert "cut-off for refill: '3pm' is not a time like 15:00" in errors
+
+
+def safety_form(policy: dict) -> dict:
+    return {
+        "replies": current_replies(policy),
+        "guidance": policy["emergency_guidance"],
+        "unclaimed_minutes": policy["escalation"]["unclaimed_minutes"],
+        "on_call_default": policy["on_call"]["default"],
+        "rota": [(s["starts"], s["ends"], s["staff_id"]) for s in policy["on_call"]["rota"]],
+    }
+
+
+def test_safety_replies_and_the_on_call_schedule_round_trip() -> None:
+    policy = validate_policy(demo_policy(on_call="doc-1"))
+    form = {**form_of(policy), "safety": safety_form(policy)}
+    rebuilt, errors = build_policy(form, policy)
+    assert errors == []
+    assert validate_policy(rebuilt) == policy
+
+    form["safety"]["replies"]["suicide"] = "Call or text 988 now. We care about you."
+    form["safety"]["unclaimed_minutes"] = 10
+    form["safety"]["rota"] = [("2026-12-05", "2026-12-06", "doc-2")]
+    rebuilt, errors = build_policy(form, policy)
+    assert errors == []
+    assert rebuilt["safety_replies"]["suicide"] == "Call or text 988 now. We care about you."
+    assert rebuilt["escalation"] == {"unclaimed_minutes": 10}
+    assert rebuilt["on_call"]["rota"] == [
+        {"starts": "2026-12-05", "ends": "2026-12-06", "staff_id": "doc-2"}
+    ]
+
+
+def test_safety_settings_refuse_empty_replies_and_backward_shifts() -> None:
+    policy = validate_policy(demo_policy())
+    form = {**form_of(policy), "safety": safety_form(policy)}
+    form["safety"]["replies"]["poison"] = "   "
+    form["safety"]["unclaimed_minutes"] = 0
+    form["safety"]["rota"] = [
+        ("2026-12-06", "2026-12-05", "doc-2"),
+        ("2026-12-07", "2026-12-07", ""),
+    ]
+    _policy, errors = build_policy(form, policy)
+    assert "safety reply (poison): write the text patients should get" in errors
+    assert "escalation: use between 1 and 1440 minutes" in errors
+    assert "on-call shift 1: ends before it starts" in errors
+    assert "on-call shift 2: choose a clinician" in errors

@@ -27,3 +27,11 @@ def test_queues_by_kind_and_category() -> None:
     assert triage.initial_queue("appointment", {}) == "front_desk"
     assert triage.initial_queue("message", {"category": "clinical"}) == "nursing"
     assert triage.initial_queue("message", {"category": "billing"}) == "front_desk"
+
+
+def test_urgent_work_is_announced_to_the_roles_that_can_act_on_it() -> None:
+    assert triage.hears_urgent("nurse", "nursing") and triage.hears_urgent("clinician", "nursing")
+    assert not triage.hears_urgent("front_desk", "nursing")
+    assert triage.hears_urgent("front_desk", "front_desk")
+    assert not triage.hears_urgent("admin", "nursing") and not triage.hears_urgent("admin", "x")
+    assert not triage.hears_urgent("nurse", "a queue from a newer server")
