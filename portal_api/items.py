@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from triage_core.state_machine import MUTABLE_FIELDS
-from triage_core.vocabulary import PATIENT_VISIBLE_ENTRIES
+from triage_core.vocabulary import PATIENT_VISIBLE_ENTRIES, AuthorKind
 
 from . import changes
 from .models import Entry, Item, utcnow
@@ -134,6 +134,28 @@ def mark_changed(session: Session, item: Item, now: datetime, *, new: bool = Fal
     if session.get_bind().dialect.name == "postgresql":
         # Delivered to every server process's listener when (and only if) this commits.
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANGE_CHANNEL})
+
+
+def add_system_entry(
+    session: Session,
+    item: Item,
+    *,
+    type: str,
+    body: str,
+    data: dict[str, Any],
+    at: datetime,
+) -> Entry:
+    """An entry written by the service itself (`{"kind": "system", "id": null}`)."""
+    return add_entry(
+        session,
+        item,
+        type=type,
+        author_kind=AuthorKind.SYSTEM.value,
+        author_id=None,
+        body=body,
+        data=data,
+        at=at,
+    )
 
 
 def add_entry(

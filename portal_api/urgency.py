@@ -20,9 +20,9 @@ from triage_core.calendar import BusinessCalendar
 from triage_core.safety import emergency_guidance, expected_reply_by, promise_words, safety_reply
 from triage_core.screening import Screening, screen
 from triage_core.times import rfc3339
-from triage_core.vocabulary import AuthorKind, EntryType
+from triage_core.vocabulary import EntryType
 
-from .items import add_entry
+from .items import add_system_entry
 from .models import Item, Policy
 
 
@@ -95,12 +95,10 @@ def raise_urgency(
     categories = list(screening.categories)
     changes = triage.on_red_flag(item.priority, item.queue)
     if follow_up and changes:
-        add_entry(
+        add_system_entry(
             session,
             item,
             type=EntryType.EVENT.value,
-            author_kind=AuthorKind.SYSTEM.value,
-            author_id=None,
             body="Red flag in a new message: urgent",
             data={"action": "red_flag", "categories": categories, "from": item.priority},
             at=now,
@@ -111,12 +109,10 @@ def raise_urgency(
         item.urgent_since = now  # escalation counts from here
     reply = safety_reply(policy, categories)
     if reply:
-        add_entry(
+        add_system_entry(
             session,
             item,
             type=EntryType.STAFF_REPLY.value,
-            author_kind=AuthorKind.SYSTEM.value,
-            author_id=None,
             body=reply,
             data={"automatic": "safety_reply", "categories": categories},
             at=now,

@@ -23,14 +23,16 @@ def initial_queue(kind: str, details: dict[str, Any]) -> Queue:
     return Queue.FRONT_DESK
 
 
-def on_red_flag(priority: str, queue: str) -> dict[str, str]:
+def on_red_flag(priority: str, queue: str) -> dict[str, str | None]:
     """What a red flag in a patient's message changes on an item: it becomes urgent, and an
-    item at the front desk moves to nursing (a nurse can act on it; the front desk cannot)."""
-    changes: dict[str, str] = {}
+    item at the front desk moves to nursing, unclaimed like any moved item (a nurse can act on
+    it; the front desk cannot, and nobody should think it is in hand)."""
+    changes: dict[str, str | None] = {}
     if priority != Priority.URGENT:
         changes["priority"] = Priority.URGENT.value
     if queue == Queue.FRONT_DESK:
         changes["queue"] = Queue.NURSING.value
+        changes["assignee_id"] = None
     return changes
 
 

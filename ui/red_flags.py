@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QResizeEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QFrame, QTextEdit, QVBoxLayout, QWidget
 
 from triage_core.red_flags import red_flags_of
-from triage_core.vocabulary import RedFlagCategory
+from triage_core.vocabulary import Priority, RedFlagCategory
 
 from .widgets import PlainLabel
 
@@ -22,9 +22,11 @@ def flag_lines(item: dict[str, Any]) -> list[str]:
     """`Urgent: "swallowed a button battery" — ingestion, overdose or poisoning`, newest first,
     each phrase once."""
     lines: list[str] = []
+    # (staff may lower a red-flag item, with a reason: the flags stay, no longer "urgent")
+    lead = "Urgent" if item.get("priority") == Priority.URGENT else "Red flag, marked routine"
     for flag in reversed(red_flags_of(item)):
         line = (
-            f"Urgent: \u201c{flag.get('phrase', '')}\u201d \u2014 "
+            f"{lead}: \u201c{flag.get('phrase', '')}\u201d \u2014 "
             f"{RedFlagCategory.describe(flag.get('category', ''))}"
         )
         if line not in lines:

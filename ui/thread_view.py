@@ -59,6 +59,8 @@ class ThreadView(QScrollArea):
         sending = " (sending…)" if data.get("pending") else ""
         if entry.get("type") == EntryType.EVENT:
             what = entry.get("body") or data.get("action", "")
+            if data.get("action") == "set_priority" and data.get("reason"):
+                what = f"{what}: {data['reason']}"  # why a red-flag item was marked routine
             label = PlainLabel(f"{name} · {what} · {when}{sending}")
             label.setObjectName("eventLine")
             return label

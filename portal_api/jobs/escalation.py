@@ -28,7 +28,7 @@ from triage_core.vocabulary import WORKLIST_STATUSES, AuthorKind, EntryType, Pri
 
 from .. import audit
 from ..db import Database
-from ..items import add_entry, load_entries, mark_changed
+from ..items import add_system_entry, load_entries, mark_changed
 from ..models import Escalation, Item, Notification, Staff, utcnow
 from ..urgency import PracticeRules
 
@@ -144,12 +144,10 @@ class Escalator:
             else f"Escalation: {why}, but no one is on call in the policy"
         )
         categories = categories_of({"entries": _entry_data(session, item)})
-        add_entry(
+        add_system_entry(
             session,
             item,
             type=EntryType.EVENT.value,
-            author_kind=AuthorKind.SYSTEM.value,
-            author_id=None,
             body=body,
             data={
                 "action": "escalate",

@@ -276,11 +276,12 @@ class _ItemBuilder:
 
         priority = "routine"
         urgent_since: datetime | None = None
+        assignee: str | None = None
 
         def patient_message(text: str, screening: Screening, follow_up: bool) -> None:
             """As the service does it: the flags on the entry, the item urgent (and out of
             the front desk), the automatic safety reply at once."""
-            nonlocal priority, queue, urgent_since
+            nonlocal priority, queue, urgent_since, assignee
             flags = (
                 {"red_flags": [f.to_wire() for f in screening.flags]} if screening.flagged else {}
             )
@@ -297,8 +298,10 @@ class _ItemBuilder:
                     "Red flag in a new message: urgent",
                     {"action": "red_flag", "categories": categories, "from": priority},
                 )
-            priority = changed.get("priority", priority)
-            queue = changed.get("queue", queue)
+            priority = changed.get("priority") or priority
+            queue = changed.get("queue") or queue
+            if "assignee_id" in changed:
+                assignee = None
             urgent_since = urgent_since or clock
             reply = safety_reply(self.policy, categories)
             if reply:
@@ -311,7 +314,6 @@ class _ItemBuilder:
                 )
 
         patient_message(body, screen(subject, body), follow_up=False)
-        assignee = None
         first_response_at = None
         resolved_at = None
         if status != "new":

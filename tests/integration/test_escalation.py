@@ -224,14 +224,18 @@ def closed_now_policy(policy: dict) -> dict:
     return {**policy, "business_hours": hours, "holidays": {"closed": []}}
 
 
-def test_the_scheduler_escalates_and_delivers_in_the_running_service(
-    settings: Settings, seeded: Database
-) -> None:
-    with seeded.write() as session:
+def close_the_practice_now(db: Database) -> None:
+    with db.write() as session:
         row = session.get(Policy, 1)
         assert row is not None
         row.document = closed_now_policy(row.document)
         row.version += 1
+
+
+def test_the_scheduler_escalates_and_delivers_in_the_running_service(
+    settings: Settings, seeded: Database
+) -> None:
+    close_the_practice_now(seeded)
     with webhook_receiver() as receiver:
         running = Settings(
             database_url=settings.database_url,
@@ -264,11 +268,7 @@ def test_two_server_processes_escalate_once_and_one_takes_over(postgres_server) 
     schema.upgrade(engine)
     db = Database(engine)
     seed_demo(db, random_seed=3, patients=10, items=0, password_profile="fast")
-    with db.write() as session:
-        row = session.get(Policy, 1)
-        assert row is not None
-        row.document = closed_now_policy(row.document)
-        row.version += 1
+    close_the_practice_now(db)
     with webhook_receiver() as receiver:
         env = {
             "PORTAL_API_SCHEDULER": "true",

@@ -108,6 +108,18 @@ def test_a_flagged_follow_up_makes_the_item_urgent_again(client: TestClient) -> 
     assert [e["body"] for e in flagged] == ["now my face is drooping on one side"]
 
 
+def test_a_red_flag_on_a_front_desk_item_sends_it_to_nursing_unclaimed(
+    client: TestClient,
+) -> None:
+    tokens = patient_login(client, "patient7")
+    item_id = send(client, tokens, "Can I move my physical to next week?")["item"]["id"]
+    front = login(client, "frontdesk")
+    assert act(client, front, item_id, {"type": "claim"}).status_code == 200
+    follow_up(client, tokens, item_id, "also i have crushing chest pain right now")
+    item = staff_view(client, item_id)
+    assert (item["priority"], item["queue"], item["assignee_id"]) == ("urgent", "nursing", None)
+
+
 def test_a_follow_up_is_screened_with_the_request_before_it(client: TestClient) -> None:
     tokens = patient_login(client, "patient6")
     first = send(client, tokens, "my son swallowed a button battery, he seems ok")

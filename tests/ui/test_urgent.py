@@ -159,6 +159,11 @@ def test_lowering_a_red_flag_item_asks_a_reason(qtbot, open_desk, portal) -> Non
     ]
     nurse.window._act(item_id, sent[0], None)
     wait_for(qtbot, lambda: http_item(portal.url, item_id)["priority"] == "routine", timeout=15)
+    lowered = nurse.services.cache.queries.item(item_id)
+    detail.show_item(lowered, None, list(nurse.services.reference.staff), {})
+    assert detail.red_flags.text.text().startswith("Red flag, marked routine: ")
+    lines = [w.text() for w in detail.thread_view.box.findChildren(type(detail.title))]
+    assert any("Priority set to routine: Called the family" in line for line in lines)
 
 
 def test_an_admin_edits_the_safety_replies_and_the_on_call_rota(qtbot, open_desk, portal) -> None:

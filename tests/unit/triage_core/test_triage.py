@@ -10,14 +10,14 @@ from triage_core import triage
 @pytest.mark.parametrize(
     ("priority", "queue", "changes"),
     [
-        ("routine", "front_desk", {"priority": "urgent", "queue": "nursing"}),
+        ("routine", "front_desk", {"priority": "urgent", "queue": "nursing", "assignee_id": None}),
         ("routine", "nursing", {"priority": "urgent"}),
         ("urgent", "clinician", {}),
-        ("urgent", "front_desk", {"queue": "nursing"}),
+        ("urgent", "front_desk", {"queue": "nursing", "assignee_id": None}),
     ],
 )
 def test_a_red_flag_makes_an_item_urgent_and_clinical(
-    priority: str, queue: str, changes: dict[str, str]
+    priority: str, queue: str, changes: dict[str, str | None]
 ) -> None:
     assert triage.on_red_flag(priority, queue) == changes
 
