@@ -104,9 +104,10 @@ def expected_reply_by(
     at: datetime,
 ) -> datetime | None:
     """When the practice expects to answer a request of this kind and priority sent at `at`:
-    its first-response target, counted in business or clock hours (None without a target)."""
+    its first-response target, or where it has none (a refill is answered by being done) its
+    resolution target, counted in business or clock hours (None without either)."""
     targets = ((policy.get("sla") or {}).get(kind) or {}).get(priority) or {}
-    target = targets.get("first_response")
+    target = targets.get("first_response") or targets.get("resolution")
     if not target:
         return None
     start = clock_start({"kind": kind, "created_at": at.isoformat()}, dict(policy), calendar)
@@ -143,7 +144,7 @@ def public_practice(policy: Mapping[str, Any]) -> dict[str, Any]:
     for kind in Kind:
         for priority in Priority:
             clock = ((policy.get("sla") or {}).get(kind.value) or {}).get(priority.value) or {}
-            words = _target_words(clock.get("first_response"))
+            words = _target_words(clock.get("first_response") or clock.get("resolution"))
             if words:
                 targets.append(
                     {"kind": kind.value, "priority": priority.value, "first_reply": words}

@@ -183,6 +183,7 @@ def test_the_practice_page_shows_only_the_public_policy(client: TestClient) -> N
     words = {(t["kind"], t["priority"]): t["first_reply"] for t in page["response_targets"]}
     assert words[("message", "urgent")] == "within 1 hour"
     assert words[("message", "routine")] == "within 2 business days"
+    assert words[("refill", "routine")] == "within 2 business days"  # done is the answer
     for private in ("templates", "on_call", "safety_replies", "escalation", "sla"):
         assert private not in page
     assert client.get("/api/v1/patient/practice").status_code == 401
