@@ -171,9 +171,6 @@ class DeskServices:
 
         self._read("checking urgent work", work, on_done)
 
-    def remember_urgent(self, shown: list[Urgent]) -> None:
-        self.urgent.note_shown(shown, datetime.now(UTC))
-
     def remember_alerts(self, alerts: list[Alert]) -> None:
         self.alerts.note_shown(alerts)
         self._write("remembering notices shown", self.alerts.persist)

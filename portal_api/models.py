@@ -241,7 +241,7 @@ class Escalation(Base):
     __tablename__ = "escalations"
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
     urgent_since: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    reason: Mapped[str] = mapped_column(String(20))  # unclaimed, after_hours
+    reason: Mapped[str] = mapped_column(String(20))  # unclaimed, after_hours, pre_existing
     on_call_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 

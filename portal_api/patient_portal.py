@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -9,8 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_core import triage
-from triage_core.safety import public_practice, safety_reply
-from triage_core.vocabulary import CLOSED_STATUSES, EntryType, Kind, Priority, Status
+from triage_core.safety import public_practice
+from triage_core.screening import Screening
+from triage_core.vocabulary import (
+    CLOSED_STATUSES,
+    EntryType,
+    Kind,
+    MessageCategory,
+    Priority,
+    Status,
+)
 
 from . import audit
 from .auth import Principal
@@ -39,6 +48,14 @@ def _own_item(session: Session, principal: Principal, item_id: str, lock: bool =
     if item is None or item.patient_id != principal.id:
         raise not_found("request")  # another patient's item does not exist for this caller
     return item
+
+
+def patient_words(details: dict[str, Any]) -> list[str]:
+    """The free text a patient typed into a request's details (an appointment's reason and
+    preferred times), screened with the subject and body."""
+    words = [str(details.get("reason") or "")]
+    words += [str(t) for t in details.get("preferred_times") or []]
+    return [w for w in words if w]
 
 
 def refill_details(patient: Patient, requested: NewRefillDetails) -> dict[str, Any]:
@@ -70,57 +87,83 @@ class PatientPortal:
                 {"errors": validation_details(list(exc.errors()))},
             ) from None
         now = utcnow()
-        screening = screen_message(request.subject, request.body)
         with self.db.write() as session:
             patient = session.get(Patient, principal.id)
             if patient is None:
                 raise ApiError(401, "unauthorized", "This account no longer exists.")
-            policy, calendar = self.rules.read(session)
             if isinstance(requested, NewRefillDetails):
                 details = refill_details(patient, requested)
             else:
                 details = {**requested.model_dump(mode="json"), "decision": None}
                 if request.kind == Kind.MESSAGE:
                     details.pop("decision")
-            item = Item(
-                kind=request.kind.value,
-                status=Status.NEW.value,
-                priority=Priority.ROUTINE.value,
-                queue=triage.initial_queue(request.kind, details).value,
-                subject=request.subject,
-                patient_id=patient.id,
-                assignee_id=None,
-                created_at=now,
-                details=details,
-            )
-            mark_changed(session, item, now, new=True)
-            session.add(item)
-            session.flush()
-            add_entry(
+            # Everything the patient typed is screened: an appointment's reason too.
+            screening = screen_message(request.subject, request.body, *patient_words(details))
+            return self._file(
                 session,
-                item,
-                type="patient_message",
-                author_kind="patient",
-                author_id=patient.id,
-                body=request.body,
-                data=red_flag_data(screening),
-                at=now,
+                patient,
+                request.kind,
+                request.subject,
+                request.body,
+                details,
+                screening,
+                now,
+                ip,
             )
-            reply = raise_urgency(session, item, screening, policy, now, follow_up=False)
-            audit.append(
-                session,
-                actor_kind="patient",
-                actor_id=patient.id,
-                action="patient.request",
-                item_id=item.id,
-                patient_id=patient.id,
-                ip=ip,
-                detail={"kind": request.kind.value, "red_flags": list(screening.categories)},
-            )
-            return {
-                "item": patient_item_dict(item, load_entries(session, item.id)),
-                **receipt(policy, calendar, item, now, reply).to_wire(),
-            }
+
+    def _file(
+        self,
+        session: Session,
+        patient: Patient,
+        kind: str,
+        subject: str,
+        body: str,
+        details: dict[str, Any],
+        screening: Screening,
+        now: datetime,
+        ip: str | None,
+    ) -> dict[str, Any]:
+        """A new request with its first message, screened; the receipt the patient gets."""
+        policy, calendar = self.rules.read(session)
+        item = Item(
+            kind=str(kind),
+            status=Status.NEW.value,
+            priority=Priority.ROUTINE.value,
+            queue=triage.initial_queue(kind, details).value,
+            subject=subject,
+            patient_id=patient.id,
+            assignee_id=None,
+            created_at=now,
+            details=details,
+        )
+        mark_changed(session, item, now, new=True)
+        session.add(item)
+        session.flush()
+        add_entry(
+            session,
+            item,
+            type="patient_message",
+            author_kind="patient",
+            author_id=patient.id,
+            body=body,
+            data=red_flag_data(screening),
+            at=now,
+        )
+        reply = raise_urgency(session, item, screening, policy, now, follow_up=False)
+        audit.append(
+            session,
+            actor_kind="patient",
+            actor_id=patient.id,
+            action="patient.request",
+            item_id=item.id,
+            patient_id=patient.id,
+            ip=ip,
+            detail={"kind": str(kind), "red_flags": list(screening.categories)},
+        )
+        return {
+            "item": patient_item_dict(item, load_entries(session, item.id)),
+            **receipt(policy, calendar, item, now, reply).to_wire(),
+        }
 
     def practice(self) -> dict[str, Any]:
         """The public part of the policy (name, hours, how soon it answers, emergencies)."""
@@ -159,13 +202,23 @@ class PatientPortal:
                 for e in load_entries(session, item.id)
                 if e.type == EntryType.PATIENT_MESSAGE
             ]
-            screening = screen_message("", message.body, earlier)
+            screening = screen_message(message.body, earlier=earlier)
             if item.status in CLOSED_STATUSES:
-                details: dict[str, Any] = {}
-                if screening.flagged:
-                    details["safety_message"] = safety_reply(policy, screening.categories)
-                raise ApiError(
-                    409, "closed", "This request is closed. Please start a new one.", details
+                if not screening.flagged:
+                    raise ApiError(409, "closed", "This request is closed. Please start a new one.")
+                # A red flag is never turned away: it starts a new urgent request.
+                patient = session.get(Patient, principal.id)
+                assert patient is not None
+                return self._file(
+                    session,
+                    patient,
+                    Kind.MESSAGE,
+                    f"Follow-up: {item.subject}"[:300],
+                    message.body,
+                    {"category": MessageCategory.CLINICAL.value, "follows_up_on": item.id},
+                    screening,
+                    now,
+                    ip,
                 )
             add_entry(
                 session,

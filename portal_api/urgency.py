@@ -8,6 +8,7 @@ module applies them to database rows inside the caller's transaction.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
@@ -18,12 +19,14 @@ from sqlalchemy.orm import Session
 from triage_core import triage
 from triage_core.calendar import BusinessCalendar
 from triage_core.safety import emergency_guidance, expected_reply_by, promise_words, safety_reply
-from triage_core.screening import Screening, screen
+from triage_core.screening import RedFlag, Screening, screen
 from triage_core.times import rfc3339
 from triage_core.vocabulary import EntryType
 
 from .items import add_system_entry
 from .models import Item, Policy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,21 @@ class PracticeRules:
             return row.document, self._calendar
 
 
-def screen_message(subject: str, body: str, earlier: list[str] | None = None) -> Screening:
-    """A new request's subject and body, or a follow-up (`subject` empty) with the request's
-    earlier patient texts as context."""
-    return screen(subject, body, context=earlier or ())
+# What a text that could not be screened counts as: in doubt, urgent.
+UNSCREENED = Screening(
+    (RedFlag("(this message could not be screened)", "unspecified", "unspecified.screening_error"),)
+)
+
+
+def screen_message(*texts: str, earlier: list[str] | None = None) -> Screening:
+    """A new request's texts (subject, body, an appointment's reason …), or a follow-up with
+    the request's earlier patient texts as context. A failure of the screening itself never
+    loses the message: it counts as flagged."""
+    try:
+        return screen(*texts, context=earlier or ())
+    except Exception as exc:  # a bug in a rule must not turn an emergency away
+        log.error("screening failed (%s); the message is treated as urgent", type(exc).__name__)
+        return UNSCREENED
 
 
 def red_flag_data(screening: Screening) -> dict[str, Any]:
@@ -93,20 +107,24 @@ def raise_urgency(
     if not screening.flagged:
         return None
     categories = list(screening.categories)
-    changes = triage.on_red_flag(item.priority, item.queue)
+    changes = triage.on_red_flag(item.priority, item.queue, item.assignee_id)
     if follow_up and changes:
+        data: dict[str, Any] = {"action": "red_flag", "categories": categories}
+        data["from"] = item.priority
+        if "assignee_id" in changes:
+            data["previous_assignee_id"] = item.assignee_id
         add_system_entry(
             session,
             item,
             type=EntryType.EVENT.value,
-            body="Red flag in a new message: urgent",
-            data={"action": "red_flag", "categories": categories, "from": item.priority},
+            body=triage.red_flag_event(changes),
+            data=data,
             at=now,
         )
     for name, value in changes.items():
         setattr(item, name, value)
-    if item.urgent_since is None:
-        item.urgent_since = now  # escalation counts from here
+    # A new urgent episode: escalation counts from here (a new red flag starts it again).
+    item.urgent_since = now
     reply = safety_reply(policy, categories)
     if reply:
         add_system_entry(

@@ -235,11 +235,14 @@ class Inbox:
 
 @dataclass(frozen=True)
 class Alert:
+    """An item whose clock needs attention. No subject and no patient: a notice may be seen
+    on a shared screen (the item itself says the rest, to whoever opens it)."""
+
     item_id: str
     clock: str
     state: str  # "at_risk" or "breached"
-    subject: str
-    patient: str
+    kind: str
+    priority: str
 
 
 def alert_key(alert: Alert) -> str:

@@ -50,16 +50,17 @@ def urgent_of(item: dict[str, Any]) -> Urgent:
 
 class UrgentWatch:
     """Remembers what it announced (in memory: after a restart, unclaimed work is announced
-    again, as it should be)."""
+    again, as it should be). `due` is called on a read worker."""
 
     def __init__(self, cache: Cache, role: str) -> None:
         self.cache = cache
         self.role = role
         self.announced: dict[str, tuple[str, datetime]] = {}
-        self._lock = Lock()  # `due` runs on a read worker, `note_shown` on the GUI thread
+        self._lock = Lock()
 
     def due(self, now: datetime) -> list[Urgent]:
-        """What to announce now (read only; `note_shown` records it)."""
+        """What to announce now, noted as announced in the same step (two checks in flight, one
+        after a sync and one on the timer, never announce the same thing twice)."""
         waiting = []
         for item_id, queue, raw in self.cache.queries.unclaimed_urgent():
             if not hears_urgent(self.role, queue):
@@ -78,9 +79,5 @@ class UrgentWatch:
                 last = self.announced.get(urgent.item_id)
                 if last is None or last[0] != urgent.key or now - last[1] >= REPEAT:
                     due.append(urgent)
+                    self.announced[urgent.item_id] = (urgent.key, now)
         return due
-
-    def note_shown(self, shown: list[Urgent], now: datetime) -> None:
-        with self._lock:
-            for urgent in shown:
-                self.announced[urgent.item_id] = (urgent.key, now)

@@ -83,11 +83,12 @@ def clock_start(
     item: dict[str, Any], policy: dict[str, Any], calendar: BusinessCalendar
 ) -> datetime:
     """When the clocks start: arrival, or the next open time for a request after the kind's
-    same-day cut-off (a refill after 15:00 counts from the next business morning)."""
+    same-day cut-off (a refill after 15:00 counts from the next business morning). Urgent
+    work has no cut-off: it does not wait for the morning."""
     created = parse_time(item["created_at"])
     assert created is not None
     cutoff = (policy.get("cutoffs") or {}).get(item["kind"])
-    if not cutoff:
+    if not cutoff or item.get("priority") == "urgent":
         return created
     local = created.astimezone(calendar.tz)
     limit = parse_hhmm(cutoff["after"])

@@ -82,15 +82,25 @@ def unclaimed_minutes(policy: Mapping[str, Any]) -> float:
     return float(escalation.get("unclaimed_minutes", DEFAULT_UNCLAIMED_MINUTES))
 
 
-def on_call(policy: Mapping[str, Any], day: str) -> str | None:
-    """The on-call clinician's staff id on a practice date (YYYY-MM-DD): a rota entry that
-    covers it, else the default (None when nobody is named)."""
+def on_call_candidates(policy: Mapping[str, Any], day: str) -> list[str]:
+    """Who is on call on a practice date (YYYY-MM-DD), in order: the rota's shifts that
+    cover it, then the default (the first of them who can still take it is paged)."""
     schedule = policy.get("on_call") or {}
-    for entry in schedule.get("rota") or []:
-        if str(entry.get("starts", "")) <= day <= str(entry.get("ends", "")):
-            return str(entry["staff_id"])
-    default = schedule.get("default")
-    return str(default) if default else None
+    names = [
+        str(entry["staff_id"])
+        for entry in schedule.get("rota") or []
+        if str(entry.get("starts", "")) <= day <= str(entry.get("ends", ""))
+    ]
+    if schedule.get("default"):
+        names.append(str(schedule["default"]))
+    return list(dict.fromkeys(names))
+
+
+def on_call(policy: Mapping[str, Any], day: str) -> str | None:
+    """The on-call clinician's staff id on a practice date: a rota shift that covers it, else
+    the default (None when nobody is named)."""
+    candidates = on_call_candidates(policy, day)
+    return candidates[0] if candidates else None
 
 
 # ---- the response promise ----------------------------------------------------------------
@@ -110,7 +120,9 @@ def expected_reply_by(
     target = targets.get("first_response") or targets.get("resolution")
     if not target:
         return None
-    start = clock_start({"kind": kind, "created_at": at.isoformat()}, dict(policy), calendar)
+    start = clock_start(
+        {"kind": kind, "priority": priority, "created_at": at.isoformat()}, dict(policy), calendar
+    )
     counter: BusinessCalendar | ClockHours = calendar if target.get("business") else ClockHours()
     return counter.add(start, timedelta(hours=float(target["hours"]))).astimezone(calendar.tz)
 

@@ -23,17 +23,25 @@ def initial_queue(kind: str, details: dict[str, Any]) -> Queue:
     return Queue.FRONT_DESK
 
 
-def on_red_flag(priority: str, queue: str) -> dict[str, str | None]:
-    """What a red flag in a patient's message changes on an item: it becomes urgent, and an
-    item at the front desk moves to nursing, unclaimed like any moved item (a nurse can act on
-    it; the front desk cannot, and nobody should think it is in hand)."""
+def on_red_flag(priority: str, queue: str, assignee_id: str | None = None) -> dict[str, str | None]:
+    """What a red flag in a patient's message changes on an item: it becomes urgent; an item
+    at the front desk moves to nursing (a nurse can act on it; the front desk cannot); and it
+    is unclaimed, so the whole team is told and nobody assumes it is in hand (whoever had it
+    may have gone home; taking it back is one key)."""
     changes: dict[str, str | None] = {}
     if priority != Priority.URGENT:
         changes["priority"] = Priority.URGENT.value
     if queue == Queue.FRONT_DESK:
         changes["queue"] = Queue.NURSING.value
+    if assignee_id is not None:
         changes["assignee_id"] = None
     return changes
+
+
+def red_flag_event(changes: dict[str, str | None]) -> str:
+    """The words of the system event a flagged follow-up adds when it changes the item."""
+    unclaimed = ", unclaimed for the team" if "assignee_id" in changes else ""
+    return f"Red flag in a new message: urgent{unclaimed}"
 
 
 # Who hears about an unclaimed urgent item in a queue: the roles that can act on it (a red flag

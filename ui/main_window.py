@@ -190,7 +190,6 @@ class MainWindow(QMainWindow):
     def _urgent_arrived(self, waiting: list[Any]) -> None:
         if waiting:
             self.notifier.urgent(waiting)
-            self.services.remember_urgent(waiting)
             if self.settings.get(URGENT_SOUND):
                 QApplication.beep()
 

@@ -1,5 +1,6 @@
 """Telling staff about work that needs them: the tray (its count and messages), or the status
-bar where there is no tray. Plain text only."""
+bar where there is no tray. Plain text only, and never a patient's name or words: screens are
+shared."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QStyle, QSystemTrayIcon, QWidget
 
 from portal_client.inbox import Alert
 from portal_client.urgent import Urgent
+from triage_core.vocabulary import Kind, Priority
 
 if TYPE_CHECKING:
     from desktop.services import Counts
@@ -60,8 +62,12 @@ class Notifier(QObject):
         """A notice for each item I can act on that became at risk or overdue."""
         for alert in alerts[:SHOWN_AT_ONCE]:
             title = "Overdue" if alert.state == "breached" else "At risk"
+            what = (
+                f"{Priority.describe(alert.priority).lower()} {Kind.describe(alert.kind).lower()}"
+            )
             self.notify(
-                f"{title}: {alert.subject}", f"{alert.patient} · {alert.clock.replace('_', ' ')}"
+                f"{title}: an {what}" if what[0] in "aeiou" else f"{title}: a {what}",
+                f"{alert.clock.replace('_', ' ')} · open Triage Desk to see it",
             )
         if len(alerts) > SHOWN_AT_ONCE:
             more = len(alerts) - SHOWN_AT_ONCE

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from triage_core.calendar import BusinessCalendar
 from triage_core.red_flags import categories_of
-from triage_core.safety import on_call, unclaimed_minutes
+from triage_core.safety import on_call_candidates, unclaimed_minutes
 from triage_core.times import rfc3339
 from triage_core.vocabulary import WORKLIST_STATUSES, AuthorKind, EntryType, Priority, Role
 
@@ -120,10 +120,12 @@ class Escalator:
     ) -> Escalated | None:
         assert item.urgent_since is not None
         local_day = now.astimezone(calendar.tz).date() if calendar else now.date()
-        on_call_id = on_call(policy, local_day.isoformat())
-        clinician = session.get(Staff, on_call_id) if on_call_id else None
-        if clinician is not None and not (clinician.active and clinician.role == Role.CLINICIAN):
-            clinician = None  # deactivated since the policy named them
+        clinician = None
+        for staff_id in on_call_candidates(policy, local_day.isoformat()):
+            member = session.get(Staff, staff_id)
+            if member is not None and member.active and member.role == Role.CLINICIAN:
+                clinician = member  # (someone deactivated since the policy named them is not)
+                break
         try:
             with session.begin_nested():
                 session.add(

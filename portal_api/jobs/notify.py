@@ -37,6 +37,7 @@ SIGNATURE_HEADER = "X-Triage-Signature"
 MAX_ATTEMPTS = 10
 BACKOFF_CAP = timedelta(hours=1)
 BATCH = 50
+LEASE = timedelta(minutes=2)
 TIME_BUDGET_SECONDS = 20.0  # a run stops starting new deliveries after this (jobs are short)
 
 
@@ -121,20 +122,23 @@ class Outbox:
 
     def deliver_due(self, now: datetime | None = None) -> DeliveryReport:
         now = now or utcnow()
-        with self.db.read() as session:
-            due = [
-                (row.id, row.channel, row.payload, row.attempts)
-                for row in session.scalars(
-                    select(Notification)
-                    .where(
-                        Notification.delivered_at.is_(None),
-                        Notification.failed_at.is_(None),
-                        Notification.next_attempt_at <= now,
-                    )
-                    .order_by(Notification.next_attempt_at)
-                    .limit(BATCH)
+        with self.db.write() as session:
+            rows = session.scalars(
+                select(Notification)
+                .where(
+                    Notification.delivered_at.is_(None),
+                    Notification.failed_at.is_(None),
+                    Notification.next_attempt_at <= now,
                 )
-            ]
+                .order_by(Notification.next_attempt_at)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            ).all()
+            # Leased: another process (a new leader during a handover) skips them meanwhile,
+            # and if this one stops mid-send they are tried again when the lease ends.
+            for row in rows:
+                row.next_attempt_at = now + LEASE
+            due = [(row.id, row.channel, row.payload, row.attempts) for row in rows]
         delivered = retrying = failed = 0
         started = time.monotonic()
         for notification_id, channel, payload, attempts in due:
@@ -143,17 +147,17 @@ class Outbox:
             error = self._send(channel, payload, notification_id)
             attempts += 1
             with self.db.write() as session:
-                row = session.get(Notification, notification_id)
-                if row is None or row.delivered_at is not None:
+                kept = session.get(Notification, notification_id)
+                if kept is None or kept.delivered_at is not None:
                     continue
-                row.attempts = attempts
+                kept.attempts = attempts
                 if error is None:
-                    row.delivered_at = utcnow()
-                    row.last_error = None
+                    kept.delivered_at = utcnow()
+                    kept.last_error = None
                     delivered += 1
                 elif attempts >= MAX_ATTEMPTS or channel not in self.notifiers:
-                    row.failed_at = utcnow()
-                    row.last_error = error[:300]
+                    kept.failed_at = utcnow()
+                    kept.last_error = error[:300]
                     failed += 1
                     log.error(
                         "notification %s (%s) given up after %d attempts: %s",
@@ -163,8 +167,8 @@ class Outbox:
                         error,
                     )
                 else:
-                    row.next_attempt_at = now + backoff(attempts, self.retry_base_seconds)
-                    row.last_error = error[:300]
+                    kept.next_attempt_at = now + backoff(attempts, self.retry_base_seconds)
+                    kept.last_error = error[:300]
                     retrying += 1
                     log.warning(
                         "notification %s (%s) failed, retrying: %s", notification_id, channel, error

@@ -289,20 +289,20 @@ class _ItemBuilder:
             if not screening.flagged:
                 return
             categories = list(screening.categories)
-            changed = triage.on_red_flag(priority, queue)
+            changed = triage.on_red_flag(priority, queue, assignee)
             if follow_up and changed:
                 add(
                     "event",
                     "system",
                     None,
-                    "Red flag in a new message: urgent",
+                    triage.red_flag_event(changed),
                     {"action": "red_flag", "categories": categories, "from": priority},
                 )
             priority = changed.get("priority") or priority
             queue = changed.get("queue") or queue
             if "assignee_id" in changed:
                 assignee = None
-            urgent_since = urgent_since or clock
+            urgent_since = clock
             reply = safety_reply(self.policy, categories)
             if reply:
                 add(

@@ -44,7 +44,7 @@ COUNT_SQL = (
 )
 ALERT_SQL = (
     "SELECT id, clock, CASE WHEN due_at <= :now THEN 'breached' ELSE 'at_risk' END, "
-    "subject, patient_name FROM items WHERE risk_at <= :now "
+    "kind, priority FROM items WHERE risk_at <= :now "
     "AND status IN ('new', 'open') AND "
 )
 MINE = "items.assignee_id = :me"

@@ -17,8 +17,16 @@ from portal_api.app import create_app
 from portal_api.config import Settings
 from portal_api.db import Database
 from portal_api.jobs.escalation import AFTER_HOURS, UNCLAIMED, Escalator, reason_to_escalate
-from portal_api.jobs.notify import MAX_ATTEMPTS, Outbox, WebhookNotifier, backoff, signature
-from portal_api.models import AuditEvent, Entry, Item, Notification, Policy
+from portal_api.jobs.notify import (
+    MAX_ATTEMPTS,
+    DeliveryReport,
+    LogNotifier,
+    Outbox,
+    WebhookNotifier,
+    backoff,
+    signature,
+)
+from portal_api.models import AuditEvent, Entry, Item, Notification, Policy, Staff
 from portal_api.seed import seed_demo
 from portal_api.urgency import PracticeRules
 from tests.helpers import (
@@ -322,3 +330,45 @@ def audited_escalations(db: Database, item_id: str) -> int:
             )
             or 0
         )
+
+
+def test_a_notification_being_sent_is_leased_so_no_other_process_sends_it(
+    seeded: Database,
+) -> None:
+    now = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+    other = Outbox(seeded, {"log": LogNotifier()})
+    seen_by_other: list[object] = []
+
+    class Slow:
+        def send(self, payload: object, delivery_id: str) -> None:
+            # While this one is sending, a second process's tick finds nothing to send.
+            seen_by_other.append(other.deliver_due(now))
+
+    with seeded.write() as session:
+        session.add(
+            Notification(
+                channel="log",
+                payload={"event": "item.escalated"},
+                created_at=now,
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
+    assert Outbox(seeded, {"log": Slow()}).deliver_due(now).delivered == 1
+    assert seen_by_other == [DeliveryReport(0, 0, 0)]
+
+
+def test_a_deactivated_rota_clinician_falls_back_to_the_default(
+    client: TestClient, seeded: Database
+) -> None:
+    admin = login(client, "admin")
+    policy = client.get("/api/v1/policy", headers=bearer(admin)).json()
+    shift = {"starts": "2026-12-05", "ends": "2026-12-06", "staff_id": staff_id(seeded, "np")}
+    policy["on_call"] = {"default": staff_id(seeded, "doctor2"), "rota": [shift]}
+    assert client.put("/api/v1/policy", json=policy, headers=bearer(admin)).status_code == 200
+    with seeded.write() as session:
+        session.execute(update(Staff).where(Staff.username == "np").values(active=False))
+    item_id = flagged_item(client, "patient11")
+    urgent_since(seeded, item_id, SATURDAY_10AM)
+    done = {e.item_id: e for e in Escalator(seeded, PracticeRules(), ["log"]).run(SATURDAY_10AM)}
+    assert done[item_id].on_call_id == staff_id(seeded, "doctor2")

@@ -135,19 +135,80 @@ def test_a_follow_up_is_screened_with_the_request_before_it(client: TestClient) 
     assert staff_view(client, item_id)["priority"] == "urgent"
 
 
-def test_a_flagged_message_on_a_closed_request_still_gets_the_safety_message(
+def test_a_flagged_message_on_a_closed_request_starts_a_new_urgent_one(
     client: TestClient,
 ) -> None:
     tokens = patient_login(client, "patient5")
     item_id = send(client, tokens, "billing question")["item"]["id"]
     client.post(f"/api/v1/patient/requests/{item_id}/cancel", headers=bearer(tokens))
-    reply = client.post(
+    quiet = client.post(
         f"/api/v1/patient/requests/{item_id}/messages",
-        json={"body": "i cant breathe"},
+        json={"body": "one more thing about the bill"},
         headers=bearer(tokens),
     )
-    assert reply.status_code == 409
-    assert "911" in reply.json()["error"]["details"]["safety_message"]
+    assert quiet.status_code == 409 and quiet.json()["error"]["code"] == "closed"
+    answer = follow_up(client, tokens, item_id, "i cant breathe")
+    assert "911" in answer["safety_message"]
+    new = answer["item"]
+    assert new["id"] != item_id and new["subject"] == "Follow-up: Question"
+    assert [e["type"] for e in new["entries"]] == ["patient_message", "staff_reply"]
+    staff = staff_view(client, new["id"])
+    assert staff["priority"] == "urgent" and staff["queue"] == "nursing"
+    assert staff["details"]["follows_up_on"] == item_id
+
+
+def test_an_appointment_reason_is_screened_too(client: TestClient) -> None:
+    tokens = patient_login(client, "patient8")
+    reply = client.post(
+        "/api/v1/patient/requests",
+        json={
+            "kind": "appointment",
+            "subject": "New appointment request",
+            "body": "Please book me in.",
+            "details": {
+                "change": "new",
+                "preferred_times": ["today please"],
+                "reason": "my chest is crushing and my left arm is numb",
+            },
+        },
+        headers=bearer(tokens),
+    )
+    assert reply.status_code == 201, reply.text
+    assert "911" in reply.json()["safety_message"]
+    assert staff_view(client, reply.json()["item"]["id"])["priority"] == "urgent"
+
+
+def test_a_new_red_flag_on_a_claimed_item_is_everyones_again(
+    client: TestClient, seeded: Database
+) -> None:
+    tokens = patient_login(client, "patient9")
+    first = send(
+        client, tokens, "question about my blood pressure pills", details={"category": "clinical"}
+    )
+    item_id = first["item"]["id"]
+    nurse = login(client, "nurse")
+    assert act(client, nurse, item_id, {"type": "claim"}).status_code == 200
+    follow_up(client, tokens, item_id, "now i have crushing chest pain and cant breathe")
+    item = staff_view(client, item_id)
+    assert (item["priority"], item["assignee_id"]) == ("urgent", None)
+    event = next(e for e in item["entries"] if e["data"].get("action") == "red_flag")
+    assert event["body"] == "Red flag in a new message: urgent, unclaimed for the team"
+    assert event["data"]["previous_assignee_id"] == staff_id(seeded, "nurse")
+
+
+def test_a_screening_failure_counts_as_urgent(client: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from portal_api import urgency
+
+    def broken(*_texts: str, context: object = ()) -> object:
+        raise IndexError("a bug in a rule")
+
+    monkeypatch.setattr(urgency, "screen", broken)
+    tokens = patient_login(client, "patient10")
+    answer = send(client, tokens, "anything at all")
+    assert "911" in answer["safety_message"]
+    item = staff_view(client, answer["item"]["id"])
+    assert item["priority"] == "urgent"
+    assert item["entries"][0]["data"]["red_flags"][0]["rule"] == "unspecified.screening_error"
 
 
 def test_lowering_a_red_flag_item_needs_a_reason_which_is_audited(client: TestClient) -> None:

@@ -35,10 +35,11 @@ def normalize(source: str) -> Normalized:
             char = "\n"
         elif char.isspace():
             char = " "
-        if char in " \n" and chars and chars[-1] in " \n":
+        if char in (" ", "\n") and chars and chars[-1] in " \n":
             if char == "\n":
                 chars[-1] = "\n"  # a line break outranks a space
             continue
-        chars.append(char)
-        origin.append(index)
+        # (lower-casing may give more than one character: "İ" is "i" and a dot above)
+        chars.extend(char)
+        origin.extend([index] * len(char))
     return Normalized("".join(chars), tuple(origin), source)

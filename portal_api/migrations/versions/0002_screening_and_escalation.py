@@ -37,6 +37,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("item_id", "urgent_since", name=op.f("pk_escalations")),
     )
+    # Urgent work from before escalation existed is not paged all at once on the first tick
+    # after the upgrade: staff have been seeing it in their inboxes. New urgency escalates.
+    op.execute(
+        "INSERT INTO escalations (item_id, urgent_since, reason, on_call_id, at) "
+        "SELECT id, urgent_since, 'pre_existing', NULL, urgent_since FROM items "
+        "WHERE urgent_since IS NOT NULL"
+    )
     op.create_table(
         "notifications",
         sa.Column("id", sa.String(length=36), nullable=False),

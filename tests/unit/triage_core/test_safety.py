@@ -56,6 +56,14 @@ def test_the_promise_counts_business_or_clock_hours_from_the_live_policy() -> No
     assert expected_reply_by({"sla": {}}, CALENDAR, "message", "routine", friday_5pm) is None
 
 
+def test_urgent_work_has_no_same_day_cut_off() -> None:
+    friday_1630 = datetime(2026, 11, 27, 16, 30, tzinfo=NY).astimezone(UTC)  # after 15:00
+    urgent = expected_reply_by(POLICY, CALENDAR, "refill", "urgent", friday_1630)
+    assert urgent == (friday_1630 + timedelta(hours=1)).astimezone(NY)
+    routine = expected_reply_by(POLICY, CALENDAR, "refill", "routine", friday_1630)
+    assert routine is not None and routine > datetime(2026, 11, 30, 8, 0, tzinfo=NY)
+
+
 def test_the_promise_in_words() -> None:
     assert promise_words(datetime(2026, 12, 1, 22, 0, tzinfo=UTC), "America/New_York") == (
         "by Tuesday 1 December, 5 pm"

@@ -223,3 +223,10 @@ def test_a_follow_up_is_read_with_what_the_patient_said_before() -> None:
     # The subject counts for the body and the other way round; only their own words are quoted.
     flags = screen("Button battery", "my son swallowed one an hour ago").flags
     assert [f.phrase for f in flags] == ["swallowed"]
+
+
+@pytest.mark.parametrize("odd", ["İ", "ẞ", "ﬁ", "Σ", "\u0130stanbul"])
+def test_letters_that_lower_case_into_several_still_screen_and_quote(odd: str) -> None:
+    text = f"{odd} here. {odd}{odd} I took the whole bottle of pills {odd}"
+    flags = screen("", text).flags
+    assert [f.phrase for f in flags] == ["took the whole bottle of pills"]

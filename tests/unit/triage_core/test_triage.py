@@ -8,18 +8,19 @@ from triage_core import triage
 
 
 @pytest.mark.parametrize(
-    ("priority", "queue", "changes"),
+    ("priority", "queue", "assignee", "changes"),
     [
-        ("routine", "front_desk", {"priority": "urgent", "queue": "nursing", "assignee_id": None}),
-        ("routine", "nursing", {"priority": "urgent"}),
-        ("urgent", "clinician", {}),
-        ("urgent", "front_desk", {"queue": "nursing", "assignee_id": None}),
+        ("routine", "front_desk", None, {"priority": "urgent", "queue": "nursing"}),
+        ("routine", "nursing", None, {"priority": "urgent"}),
+        ("urgent", "clinician", None, {}),
+        ("urgent", "front_desk", "fd-1", {"queue": "nursing", "assignee_id": None}),
+        ("urgent", "nursing", "rn-1", {"assignee_id": None}),
     ],
 )
-def test_a_red_flag_makes_an_item_urgent_and_clinical(
-    priority: str, queue: str, changes: dict[str, str | None]
+def test_a_red_flag_makes_an_item_urgent_clinical_and_everyones(
+    priority: str, queue: str, assignee: str | None, changes: dict[str, str | None]
 ) -> None:
-    assert triage.on_red_flag(priority, queue) == changes
+    assert triage.on_red_flag(priority, queue, assignee) == changes
 
 
 def test_queues_by_kind_and_category() -> None:
