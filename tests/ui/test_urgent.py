@@ -92,8 +92,8 @@ def test_urgent_work_is_announced_again_every_five_minutes_until_claimed(
         timeout=10,
     ).raise_for_status()
     nurse.services.engine.sync_now()
-    wait_for(qtbot, lambda: watch.announced[item_id][0] != first_key, timeout=15)
-    assert len(urgent_notices(nurse.window)) > shown_before
+    wait_for(qtbot, lambda: len(urgent_notices(nurse.window)) > shown_before, timeout=15)
+    assert watch.announced[item_id][0] != first_key  # announced for the new red flag
     # Claimed: never again.
     window = nurse.window
     window.detail.show_item(
