@@ -86,9 +86,7 @@ class Session:
 def open_session(signed: SignedIn) -> Session:
     """The engine and the first reads of a signed-in user's cache (on a worker)."""
     cache = signed.cache
-    reference = Reference(
-        tuple(cache.queries.staff()), cache.policy() or {}, cache.clock_policy.calendar
-    )
+    reference = Reference.read(cache)
     return Session(
         signed,
         SyncEngine(signed.api, cache, signed.user),

@@ -40,6 +40,11 @@ class Reference:
     def staff_names(self) -> dict[str, str]:
         return {member["id"]: member["display_name"] for member in self.staff}
 
+    @classmethod
+    def read(cls, cache: Cache) -> Reference:
+        """From the cache (on a worker)."""
+        return cls(tuple(cache.queries.staff()), cache.policy() or {}, cache.clock_policy.calendar)
+
 
 @dataclass(frozen=True)
 class ViewAnswer:
@@ -123,18 +128,11 @@ class DeskServices:
     # ---- reads (on a worker; answers on the GUI thread) -------------------------------------
 
     def load_reference(self, on_done: Callback) -> None:
-        def work() -> Reference:
-            return Reference(
-                tuple(self.cache.queries.staff()),
-                self.cache.policy() or {},
-                self.cache.clock_policy.calendar,
-            )
-
         def done(reference: Reference) -> None:
             self.reference = reference
             on_done(reference)
 
-        self._read("loading the staff list and policy", work, done)
+        self._read("loading the staff list and policy", lambda: Reference.read(self.cache), done)
 
     def load_view(self, filter_: InboxFilter, on_done: Callback) -> None:
         self._read("loading the inbox", lambda: view_answer(self.inbox, filter_), on_done)

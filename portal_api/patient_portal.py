@@ -14,6 +14,7 @@ from triage_core.safety import public_practice
 from triage_core.screening import Screening
 from triage_core.vocabulary import (
     CLOSED_STATUSES,
+    AuthorKind,
     EntryType,
     Kind,
     MessageCategory,
@@ -124,7 +125,6 @@ class PatientPortal:
         ip: str | None,
     ) -> dict[str, Any]:
         """A new request with its first message, screened; the receipt the patient gets."""
-        policy, calendar = self.rules.read(session)
         item = Item(
             kind=str(kind),
             status=Status.NEW.value,
@@ -139,26 +139,52 @@ class PatientPortal:
         mark_changed(session, item, now, new=True)
         session.add(item)
         session.flush()
+        return self._take(
+            session,
+            item,
+            body,
+            screening,
+            now,
+            ip,
+            follow_up=False,
+            detail={"kind": str(kind), "red_flags": list(screening.categories)},
+        )
+
+    def _take(
+        self,
+        session: Session,
+        item: Item,
+        body: str,
+        screening: Screening,
+        now: datetime,
+        ip: str | None,
+        *,
+        follow_up: bool,
+        detail: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The patient's message on its item, what its red flags do, the audit record, and the
+        receipt: the same for a new request and a follow-up."""
+        policy, calendar = self.rules.read(session)
         add_entry(
             session,
             item,
-            type="patient_message",
-            author_kind="patient",
-            author_id=patient.id,
+            type=EntryType.PATIENT_MESSAGE.value,
+            author_kind=AuthorKind.PATIENT.value,
+            author_id=item.patient_id,
             body=body,
             data=red_flag_data(screening),
             at=now,
         )
-        reply = raise_urgency(session, item, screening, policy, now, follow_up=False)
+        reply = raise_urgency(session, item, screening, policy, now, follow_up=follow_up)
         audit.append(
             session,
-            actor_kind="patient",
-            actor_id=patient.id,
-            action="patient.request",
+            actor_kind=AuthorKind.PATIENT.value,
+            actor_id=item.patient_id,
+            action="patient.message" if follow_up else "patient.request",
             item_id=item.id,
-            patient_id=patient.id,
+            patient_id=item.patient_id,
             ip=ip,
-            detail={"kind": str(kind), "red_flags": list(screening.categories)},
+            detail=detail,
         )
         return {
             "item": patient_item_dict(item, load_entries(session, item.id)),
@@ -196,7 +222,6 @@ class PatientPortal:
         now = utcnow()
         with self.db.write() as session:
             item = _own_item(session, principal, item_id, lock=True)
-            policy, calendar = self.rules.read(session)
             earlier = [item.subject] + [
                 e.body
                 for e in load_entries(session, item.id)
@@ -220,34 +245,19 @@ class PatientPortal:
                     now,
                     ip,
                 )
-            add_entry(
-                session,
-                item,
-                type="patient_message",
-                author_kind="patient",
-                author_id=principal.id,
-                body=message.body,
-                data=red_flag_data(screening),
-                at=now,
-            )
             if item.status == Status.WAITING_PATIENT:
                 item.status = Status.OPEN.value
-            reply = raise_urgency(session, item, screening, policy, now, follow_up=True)
             mark_changed(session, item, now)
-            audit.append(
+            return self._take(
                 session,
-                actor_kind="patient",
-                actor_id=principal.id,
-                action="patient.message",
-                item_id=item.id,
-                patient_id=principal.id,
-                ip=ip,
+                item,
+                message.body,
+                screening,
+                now,
+                ip,
+                follow_up=True,
                 detail={"red_flags": list(screening.categories)} if screening.flagged else None,
             )
-            return {
-                "item": patient_item_dict(item, load_entries(session, item.id)),
-                **receipt(policy, calendar, item, now, reply).to_wire(),
-            }
 
     def cancel(self, principal: Principal, item_id: str, ip: str | None) -> dict[str, Any]:
         now = utcnow()

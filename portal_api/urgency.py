@@ -18,10 +18,9 @@ from sqlalchemy.orm import Session
 
 from triage_core import triage
 from triage_core.calendar import BusinessCalendar
-from triage_core.safety import emergency_guidance, expected_reply_by, promise_words, safety_reply
+from triage_core.safety import emergency_guidance, expected_reply_by, promise_words
 from triage_core.screening import RedFlag, Screening, screen
 from triage_core.times import rfc3339
-from triage_core.vocabulary import EntryType
 
 from .items import add_system_entry
 from .models import Item, Policy
@@ -106,36 +105,20 @@ def raise_urgency(
     """Make a flagged item urgent and clinical and answer the patient; return the answer."""
     if not screening.flagged:
         return None
-    categories = list(screening.categories)
-    changes = triage.on_red_flag(item.priority, item.queue, item.assignee_id)
-    if follow_up and changes:
-        data: dict[str, Any] = {"action": "red_flag", "categories": categories}
-        data["from"] = item.priority
-        if "assignee_id" in changes:
-            data["previous_assignee_id"] = item.assignee_id
-        add_system_entry(
-            session,
-            item,
-            type=EntryType.EVENT.value,
-            body=triage.red_flag_event(changes),
-            data=data,
-            at=now,
-        )
-    for name, value in changes.items():
+    response = triage.respond_to_red_flags(
+        {"priority": item.priority, "queue": item.queue, "assignee_id": item.assignee_id},
+        list(screening.categories),
+        policy,
+        follow_up=follow_up,
+    )
+    for name, value in response.changes.items():
         setattr(item, name, value)
-    # A new urgent episode: escalation counts from here (a new red flag starts it again).
-    item.urgent_since = now
-    reply = safety_reply(policy, categories)
-    if reply:
+    item.urgent_since = now  # a new urgent episode: escalation counts from here
+    for entry in response.entries:
         add_system_entry(
-            session,
-            item,
-            type=EntryType.STAFF_REPLY.value,
-            body=reply,
-            data={"automatic": "safety_reply", "categories": categories},
-            at=now,
+            session, item, type=entry.type.value, body=entry.body, data=entry.data, at=now
         )
-    return reply
+    return response.reply
 
 
 def receipt(

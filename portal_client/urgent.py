@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from threading import Lock
 from typing import TYPE_CHECKING, Any
 
-from triage_core.red_flags import red_flags_of
+from triage_core.red_flags import categories_of, flagged_messages
 from triage_core.triage import hears_urgent
-from triage_core.vocabulary import EntryType, RedFlagCategory
+from triage_core.vocabulary import RedFlagCategory
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -37,15 +37,11 @@ class Urgent:
 
 
 def urgent_of(item: dict[str, Any]) -> Urgent:
-    flagged = [
-        entry
-        for entry in item.get("entries") or []
-        if entry.get("type") == EntryType.PATIENT_MESSAGE
-        and (entry.get("data") or {}).get("red_flags")
-    ]
-    categories = tuple(dict.fromkeys(f.get("category", "") for f in red_flags_of(item)))
+    """The announcement of an urgent item; its key is the newest flagged message (a new red
+    flag is news)."""
+    flagged = flagged_messages(item)
     key = str(flagged[-1].get("id")) if flagged else "urgent"
-    return Urgent(str(item["id"]), tuple(c for c in categories if c), key)
+    return Urgent(str(item["id"]), tuple(c for c in categories_of(item) if c), key)
 
 
 class UrgentWatch:

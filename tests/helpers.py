@@ -98,11 +98,9 @@ def served(app: FastAPI, port: int | None = None) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
+    wait_until(lambda: server.started or not thread.is_alive(), timeout=10, interval=0.02)
+    if not server.started:
+        raise RuntimeError("test server did not start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -211,6 +209,28 @@ def http_request(base_url: str, tokens: dict[str, Any], body: dict[str, Any]) ->
     )
     reply.raise_for_status()
     return dict(reply.json()["item"])
+
+
+def http_policy(base_url: str) -> dict[str, Any]:
+    """The practice policy as the server has it now (read as the admin)."""
+    import requests
+
+    tokens = http_login(base_url, "admin")
+    reply = requests.get(
+        f"{base_url}/api/v1/policy",
+        timeout=10,
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    reply.raise_for_status()
+    return dict(reply.json())
+
+
+def set_on_call(client: TestClient, on_call: dict[str, Any]) -> None:
+    """The admin puts a new on-call schedule into the practice policy."""
+    admin = login(client, "admin")
+    policy = client.get("/api/v1/policy", headers=bearer(admin)).json()
+    reply = client.put("/api/v1/policy", json={**policy, "on_call": on_call}, headers=bearer(admin))
+    assert reply.status_code == 200, reply.text
 
 
 def wait_until(condition: Any, timeout: float = 10.0, interval: float = 0.05) -> bool:

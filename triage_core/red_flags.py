@@ -9,13 +9,19 @@ from typing import Any
 from .vocabulary import EntryType
 
 
+def flagged_messages(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The item's patient messages that have red flags, oldest first."""
+    return [
+        entry
+        for entry in item.get("entries") or []
+        if entry.get("type") == EntryType.PATIENT_MESSAGE
+        and (entry.get("data") or {}).get("red_flags")
+    ]
+
+
 def red_flags_of(item: Mapping[str, Any]) -> list[dict[str, str]]:
     """Every red flag on the item's patient messages, oldest first."""
-    flags: list[dict[str, str]] = []
-    for entry in item.get("entries") or []:
-        if entry.get("type") == EntryType.PATIENT_MESSAGE:
-            flags.extend((entry.get("data") or {}).get("red_flags") or [])
-    return flags
+    return [flag for entry in flagged_messages(item) for flag in entry["data"]["red_flags"]]
 
 
 def categories_of(item: Mapping[str, Any]) -> list[str]:

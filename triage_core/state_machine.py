@@ -71,6 +71,18 @@ def _close(now: datetime) -> dict[str, Any]:
     return {"status": Status.DONE, "resolved_at": now}
 
 
+def _decided(
+    item: Mapping[str, Any], actor: Actor, now: datetime, **decision: Any
+) -> dict[str, Any]:
+    """A refill or appointment decision: recorded in the details, a first response, done."""
+    decision |= {"decided_by": actor.id, "decided_at": rfc3339(now)}
+    return {
+        "details": {**(item.get("details") or {}), "decision": decision},
+        **_first_response(item, now),
+        **_close(now),
+    }
+
+
 def _event(action: Action, body: str, **data: Any) -> NewEntry:
     return NewEntry(EntryType.EVENT, body, {"action": action.TYPE, **data})
 
@@ -136,19 +148,15 @@ def transition(item: Mapping[str, Any], action: Action, actor: Actor, now: datet
             changes = {"status": Status.OPEN, "resolved_at": None}
             return Transition(changes, None, _event(action, "Reopened", **{"from": status}))
         case RefillDecision():
-            decision = {
-                "outcome": action.outcome.value,
-                "quantity": action.quantity,
-                "refills": action.refills,
-                "note": action.note,
-                "decided_by": actor.id,
-                "decided_at": rfc3339(now),
-            }
-            changes = {
-                "details": {**(item.get("details") or {}), "decision": decision},
-                **_first_response(item, now),
-                **_close(now),
-            }
+            changes = _decided(
+                item,
+                actor,
+                now,
+                outcome=action.outcome.value,
+                quantity=action.quantity,
+                refills=action.refills,
+                note=action.note,
+            )
             event = _event(
                 action,
                 f"Refill {action.outcome.value}",
@@ -159,18 +167,14 @@ def transition(item: Mapping[str, Any], action: Action, actor: Actor, now: datet
             return Transition(changes, None, event)
         case AppointmentDecision():
             starts_at = rfc3339(action.starts_at) if action.starts_at else None
-            decision = {
-                "outcome": action.outcome.value,
-                "starts_at": starts_at,
-                "note": action.note,
-                "decided_by": actor.id,
-                "decided_at": rfc3339(now),
-            }
-            changes = {
-                "details": {**(item.get("details") or {}), "decision": decision},
-                **_first_response(item, now),
-                **_close(now),
-            }
+            changes = _decided(
+                item,
+                actor,
+                now,
+                outcome=action.outcome.value,
+                starts_at=starts_at,
+                note=action.note,
+            )
             event = _event(
                 action,
                 f"Appointment {action.outcome.value}",

@@ -7,9 +7,12 @@ never filed as routine by default. The red flags themselves come from `screening
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from .vocabulary import Kind, MessageCategory, Priority, Queue, Role
+from .safety import safety_reply
+from .vocabulary import EntryType, Kind, MessageCategory, Priority, Queue, Role
 
 
 def initial_queue(kind: str, details: dict[str, Any]) -> Queue:
@@ -38,10 +41,55 @@ def on_red_flag(priority: str, queue: str, assignee_id: str | None = None) -> di
     return changes
 
 
-def red_flag_event(changes: dict[str, str | None]) -> str:
-    """The words of the system event a flagged follow-up adds when it changes the item."""
-    unclaimed = ", unclaimed for the team" if "assignee_id" in changes else ""
-    return f"Red flag in a new message: urgent{unclaimed}"
+@dataclass(frozen=True)
+class SystemEntry:
+    type: EntryType
+    body: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RedFlagResponse:
+    """Everything a flagged patient message does to its item, in order: the field changes, the
+    system event of a follow-up that changed the item, and the automatic reply."""
+
+    changes: dict[str, str | None]
+    entries: tuple[SystemEntry, ...]
+
+    @property
+    def reply(self) -> str | None:
+        return next((e.body for e in self.entries if e.type == EntryType.STAFF_REPLY), None)
+
+
+def respond_to_red_flags(
+    item: Mapping[str, Any],
+    categories: list[str],
+    policy: Mapping[str, Any],
+    *,
+    follow_up: bool,
+) -> RedFlagResponse:
+    """The service and the demo seed apply this to a flagged message's item (its `priority`,
+    `queue` and `assignee_id`); `urgent_since` becomes the message's time (a new episode)."""
+    changes = on_red_flag(item["priority"], item["queue"], item.get("assignee_id"))
+    entries: list[SystemEntry] = []
+    if follow_up and changes:
+        data: dict[str, Any] = {
+            "action": "red_flag",
+            "categories": categories,
+            "from": item["priority"],
+        }
+        unclaimed = "assignee_id" in changes
+        if unclaimed:
+            data["previous_assignee_id"] = item.get("assignee_id")
+        body = "Red flag in a new message: urgent" + (
+            ", unclaimed for the team" if unclaimed else ""
+        )
+        entries.append(SystemEntry(EntryType.EVENT, body, data))
+    reply = safety_reply(policy, categories)
+    if reply:
+        data = {"automatic": "safety_reply", "categories": categories}
+        entries.append(SystemEntry(EntryType.STAFF_REPLY, reply, data))
+    return RedFlagResponse(changes, tuple(entries))
 
 
 # Who hears about an unclaimed urgent item in a queue: the roles that can act on it (a red flag

@@ -63,8 +63,13 @@ class InboxController(QObject):
         return self._asked[kind] == token
 
     def idle(self) -> bool:
-        """Every answer asked for has arrived (the panes show the newest state)."""
-        return self._answered == self._asked and not self.model.loading()
+        """Every answer asked for has arrived and nothing typed waits to be asked (the panes
+        show the newest state)."""
+        return (
+            self._answered == self._asked
+            and not self.model.loading()
+            and not self.inbox.search_pending()
+        )
 
     # ---- the inbox ---------------------------------------------------------------------------
 

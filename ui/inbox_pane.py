@@ -94,6 +94,10 @@ class InboxPane(QWidget):
     def _emit_filter(self) -> None:
         self.filter_changed.emit()
 
+    def search_pending(self) -> bool:
+        """Typed into the search box, and not asked yet (waiting for a pause in typing)."""
+        return self._debounce.isActive()
+
     def _header_clicked(self, column: int) -> None:
         key = SORT_KEYS[column]
         if self._sort == key:

@@ -40,6 +40,7 @@ from .widgets import PlainLabel
 
 TICK_MS = 5000
 CLOCK_TICKS = 6  # clocks, counts and notices every 30 s
+URGENT_CHECK_MS = 250  # after a sync's last page
 
 
 def sync_words(
@@ -64,6 +65,9 @@ def sync_words(
 
 class MainWindow(QMainWindow):
     quit_requested = Signal()
+    # How many things a check announced (0 too): every check's answer says it has arrived.
+    alerts_checked = Signal(int)
+    urgent_checked = Signal(int)
 
     def __init__(self, services: DeskServices, settings: DeskSettings) -> None:
         super().__init__()
@@ -115,6 +119,12 @@ class MainWindow(QMainWindow):
         self._clock = QTimer(self)
         self._clock.setInterval(TICK_MS)
         self._clock.timeout.connect(self._tick)
+        # A sync brings its changes page by page: one urgent check after the burst, not one
+        # per page.
+        self._urgent_soon = QTimer(self)
+        self._urgent_soon.setSingleShot(True)
+        self._urgent_soon.setInterval(URGENT_CHECK_MS)
+        self._urgent_soon.timeout.connect(self.check_urgent)
         self._clock.start()
         self._install_shortcuts()
         self._layout_restored = self._restore_layout()
@@ -158,7 +168,7 @@ class MainWindow(QMainWindow):
 
     def _items_changed(self, _ids: list[str]) -> None:
         self.update_status()
-        self.check_urgent()  # at once: a new or newly urgent item is announced now
+        self._urgent_soon.start()  # a new or newly urgent item is announced at once
 
     def _act(self, item_id: str, action: dict[str, Any], if_match: object) -> None:
         self.controller.act(item_id, action, if_match, self._action_failed)
@@ -192,10 +202,10 @@ class MainWindow(QMainWindow):
             self.notifier.urgent(waiting)
             if self.settings.get(URGENT_SOUND):
                 QApplication.beep()
+        self.urgent_checked.emit(len(waiting))
 
     def _toggle_sound(self, on: bool) -> None:
-        self.settings.put(URGENT_SOUND, on)
-        self.settings.sync()
+        self.settings.put(URGENT_SOUND, on)  # (no flush: Qt writes its file itself, later)
 
     def check_alerts(self) -> None:
         self.services.check_alerts(self._alerts_arrived)
@@ -204,6 +214,7 @@ class MainWindow(QMainWindow):
         if alerts:
             self.notifier.clocks(alerts)
             self.services.remember_alerts(alerts)
+        self.alerts_checked.emit(len(alerts))
 
     def update_status(self) -> None:
         status = self.services.engine.status
@@ -219,6 +230,7 @@ class MainWindow(QMainWindow):
 
     def stop_timers(self) -> None:
         self._clock.stop()
+        self._urgent_soon.stop()
         self.notifier.hide()
 
     # ---- keyboard and menus ------------------------------------------------------------------

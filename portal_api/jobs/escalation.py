@@ -28,9 +28,10 @@ from triage_core.vocabulary import WORKLIST_STATUSES, AuthorKind, EntryType, Pri
 
 from .. import audit
 from ..db import Database
-from ..items import add_system_entry, load_entries, mark_changed
-from ..models import Escalation, Item, Notification, Staff, utcnow
+from ..items import add_system_entry, item_state, load_entries, mark_changed
+from ..models import Escalation, Item, Staff, utcnow
 from ..urgency import PracticeRules
+from .notify import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ class Escalator:
             if clinician
             else f"Escalation: {why}, but no one is on call in the policy"
         )
-        categories = categories_of({"entries": _entry_data(session, item)})
+        categories = categories_of(item_state(item, load_entries(session, item.id)))
         add_system_entry(
             session,
             item,
@@ -185,19 +186,7 @@ class Escalator:
             "on_call": {"id": clinician.id, "name": clinician.display_name} if clinician else None,
         }
         for channel in self.channels:
-            session.add(
-                Notification(
-                    channel=channel,
-                    payload=payload,
-                    created_at=now,
-                    attempts=0,
-                    next_attempt_at=now,
-                )
-            )
+            enqueue(session, channel, payload, now)
         if clinician is None:
             log.error("item %s escalated but the policy names nobody on call", item.id)
         return Escalated(item.id, reason, clinician.id if clinician else None)
-
-
-def _entry_data(session: Session, item: Item) -> list[dict[str, Any]]:
-    return [{"type": e.type, "data": e.data or {}} for e in load_entries(session, item.id)]

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import requests
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..models import Notification, utcnow
@@ -92,6 +93,15 @@ class WebhookNotifier:
             raise DeliveryError(f"webhook unreachable ({type(exc).__name__})") from None
         if not 200 <= reply.status_code < 300:
             raise DeliveryError(f"webhook answered HTTP {reply.status_code}")
+
+
+def enqueue(session: Session, channel: str, payload: dict[str, Any], now: datetime) -> None:
+    """A notification for a channel, due now, in the caller's transaction."""
+    session.add(
+        Notification(
+            channel=channel, payload=payload, created_at=now, attempts=0, next_attempt_at=now
+        )
+    )
 
 
 def backoff(attempts: int, base: float) -> timedelta:

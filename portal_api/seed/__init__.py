@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from triage_core import triage
-from triage_core.safety import safety_reply
 from triage_core.screening import Screening, screen
 
 from .. import audit, changes
@@ -23,6 +22,7 @@ from ..db import Database
 from ..items import CHANGE_CHANNEL
 from ..models import Entry, Item, Patient, Policy, Staff, rfc3339, utcnow
 from ..security import hash_password
+from ..urgency import red_flag_data
 from . import data
 
 DEMO_PASSWORD = "demo"
@@ -282,36 +282,22 @@ class _ItemBuilder:
             """As the service does it: the flags on the entry, the item urgent (and out of
             the front desk), the automatic safety reply at once."""
             nonlocal priority, queue, urgent_since, assignee
-            flags = (
-                {"red_flags": [f.to_wire() for f in screening.flags]} if screening.flagged else {}
-            )
-            add("patient_message", "patient", patient["id"], text, flags)
+            add("patient_message", "patient", patient["id"], text, red_flag_data(screening))
             if not screening.flagged:
                 return
-            categories = list(screening.categories)
-            changed = triage.on_red_flag(priority, queue, assignee)
-            if follow_up and changed:
-                add(
-                    "event",
-                    "system",
-                    None,
-                    triage.red_flag_event(changed),
-                    {"action": "red_flag", "categories": categories, "from": priority},
-                )
-            priority = changed.get("priority") or priority
-            queue = changed.get("queue") or queue
-            if "assignee_id" in changed:
+            response = triage.respond_to_red_flags(
+                {"priority": priority, "queue": queue, "assignee_id": assignee},
+                list(screening.categories),
+                self.policy,
+                follow_up=follow_up,
+            )
+            priority = response.changes.get("priority") or priority
+            queue = response.changes.get("queue") or queue
+            if "assignee_id" in response.changes:
                 assignee = None
             urgent_since = clock
-            reply = safety_reply(self.policy, categories)
-            if reply:
-                add(
-                    "staff_reply",
-                    "system",
-                    None,
-                    reply,
-                    {"automatic": "safety_reply", "categories": categories},
-                )
+            for entry in response.entries:
+                add(entry.type.value, "system", None, entry.body, entry.data)
 
         patient_message(body, screen(subject, body), follow_up=False)
         first_response_at = None

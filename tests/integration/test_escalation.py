@@ -24,6 +24,7 @@ from portal_api.jobs.notify import (
     Outbox,
     WebhookNotifier,
     backoff,
+    enqueue,
     signature,
 )
 from portal_api.models import AuditEvent, Entry, Item, Notification, Policy, Staff
@@ -37,6 +38,7 @@ from tests.helpers import (
     login,
     patient_login,
     portal_process,
+    set_on_call,
     staff_id,
     wait_until,
 )
@@ -140,11 +142,8 @@ def test_claimed_items_and_routine_items_are_not_escalated(
 def test_after_hours_goes_to_the_rota_at_once_and_nobody_on_call_is_said(
     client: TestClient, seeded: Database
 ) -> None:
-    admin = login(client, "admin")
-    policy = client.get("/api/v1/policy", headers=bearer(admin)).json()
     weekend = {"starts": "2026-12-05", "ends": "2026-12-06", "staff_id": staff_id(seeded, "np")}
-    policy["on_call"] = {"default": None, "rota": [weekend]}
-    assert client.put("/api/v1/policy", json=policy, headers=bearer(admin)).status_code == 200
+    set_on_call(client, {"default": None, "rota": [weekend]})
     saturday, sunday_after = flagged_item(client, "patient3"), flagged_item(client, "patient4")
     monday_night = datetime(2026, 12, 7, 21, 0, tzinfo=NY).astimezone(UTC)
     urgent_since(seeded, saturday, SATURDAY_10AM)
@@ -166,14 +165,11 @@ def test_the_webhook_is_signed_and_retried_with_backoff(seeded: Database) -> Non
         outbox = Outbox(seeded, {"webhook": WebhookNotifier(receiver.url, SECRET)}, 10.0)
         start = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
         with seeded.write() as session:
-            session.add(
-                Notification(
-                    channel="webhook",
-                    payload={"event": "item.escalated", "item_id": "x", "categories": []},
-                    created_at=start,
-                    attempts=0,
-                    next_attempt_at=start,
-                )
+            enqueue(
+                session,
+                "webhook",
+                {"event": "item.escalated", "item_id": "x", "categories": []},
+                start,
             )
         assert outbox.deliver_due(start).retrying == 1
         assert outbox.deliver_due(start + timedelta(seconds=5)).retrying == 0  # not yet due
@@ -201,15 +197,7 @@ def test_an_unreachable_webhook_is_given_up_after_its_attempts(seeded: Database)
     )
     now = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
     with seeded.write() as session:
-        session.add(
-            Notification(
-                channel="webhook",
-                payload={"event": "item.escalated"},
-                created_at=now,
-                attempts=0,
-                next_attempt_at=now,
-            )
-        )
+        enqueue(session, "webhook", {"event": "item.escalated"}, now)
     for _ in range(MAX_ATTEMPTS):
         outbox.deliver_due(now)
         now += timedelta(hours=2)
@@ -345,15 +333,7 @@ def test_a_notification_being_sent_is_leased_so_no_other_process_sends_it(
             seen_by_other.append(other.deliver_due(now))
 
     with seeded.write() as session:
-        session.add(
-            Notification(
-                channel="log",
-                payload={"event": "item.escalated"},
-                created_at=now,
-                attempts=0,
-                next_attempt_at=now,
-            )
-        )
+        enqueue(session, "log", {"event": "item.escalated"}, now)
     assert Outbox(seeded, {"log": Slow()}).deliver_due(now).delivered == 1
     assert seen_by_other == [DeliveryReport(0, 0, 0)]
 
@@ -361,11 +341,8 @@ def test_a_notification_being_sent_is_leased_so_no_other_process_sends_it(
 def test_a_deactivated_rota_clinician_falls_back_to_the_default(
     client: TestClient, seeded: Database
 ) -> None:
-    admin = login(client, "admin")
-    policy = client.get("/api/v1/policy", headers=bearer(admin)).json()
     shift = {"starts": "2026-12-05", "ends": "2026-12-06", "staff_id": staff_id(seeded, "np")}
-    policy["on_call"] = {"default": staff_id(seeded, "doctor2"), "rota": [shift]}
-    assert client.put("/api/v1/policy", json=policy, headers=bearer(admin)).status_code == 200
+    set_on_call(client, {"default": staff_id(seeded, "doctor2"), "rota": [shift]})
     with seeded.write() as session:
         session.execute(update(Staff).where(Staff.username == "np").values(active=False))
     item_id = flagged_item(client, "patient11")

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 from desktop.app import DesktopApp, open_session
 from portal_client.credentials import CredentialStore
 from portal_client.session import sign_in
+from tests.helpers import wait_until
 from tests.support.keyrings import MemoryKeyring
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -38,15 +39,15 @@ def no_leaked_threads_or_timers() -> Iterator[None]:
     before = set(threading.enumerate())
     yield
     app = QApplication.instance()
-    deadline = time.monotonic() + 15
-    while True:
+
+    def leaked() -> list[threading.Thread]:
         if app is not None:
-            app.processEvents()
-        leaked = [t for t in set(threading.enumerate()) - before if t.is_alive() and _ours(t)]
-        if not leaked or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert not leaked, f"threads still running after the test: {[t.name for t in leaked]}"
+            app.processEvents()  # (answers posted to the GUI thread let workers finish)
+        return [t for t in set(threading.enumerate()) - before if t.is_alive() and _ours(t)]
+
+    # Threads end without a signal to wait on (qtbot is gone by now): poll.
+    wait_until(lambda: not leaked(), timeout=15)
+    assert not leaked(), f"threads still running after the test: {[t.name for t in leaked()]}"
     if app is not None:
         app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
         ticking = [

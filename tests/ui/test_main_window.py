@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import requests
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication
 
 from desktop.settings import SERVER
 from portal_client.inbox import InboxFilter
-from tests.helpers import find_item, http_act, http_item, http_login, http_request
+from tests.helpers import find_item, http_act, http_item, http_login, http_policy, http_request
 from tests.ui.conftest import settle, wait_for
 from ui.inbox_model import HEADERS, ID_ROLE, InboxModel
 from ui.widgets import PlainLabel
@@ -399,9 +398,9 @@ def test_at_risk_and_overdue_notices_only_for_my_items_and_once(qtbot, open_desk
     title, text = clock_notices()[0]
     assert title.startswith("Overdue: ")
     assert "first response" in text
-    window.check_alerts()
-    desk.services.ops.drain()
-    qtbot.wait(50)  # let the (empty) answer arrive
+    with qtbot.waitSignal(window.alerts_checked) as checked:
+        window.check_alerts()
+    assert checked.args == [0]
     assert len(clock_notices()) == 1  # once per item, clock and state
     from portal_client.inbox import Alerts
 
@@ -451,12 +450,7 @@ def test_an_admin_edits_the_policy_and_every_desktop_gets_it(qtbot, open_desk, p
     editor.hours["sat"].setText("09:00-12:00")
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
     wait_for(qtbot, lambda: editor.result() == 1, timeout=15)
-    token = http_login(portal.url, "nurse")
-    on_server = requests.get(
-        f"{portal.url}/api/v1/policy",
-        timeout=10,
-        headers={"Authorization": f"Bearer {token['access_token']}"},
-    ).json()
+    on_server = http_policy(portal.url)
     assert on_server["sla"]["refill"]["routine"]["resolution"] == {"hours": 20.0, "business": True}
     assert on_server["business_hours"]["sat"] == [["09:00", "12:00"]]
     wait_for(

@@ -34,8 +34,7 @@ def test_the_gui_thread_runs_no_sql_while_staff_work(qtbot, open_desk, portal) -
         settle(qtbot, window)
         for text in ("a", "an", "ann", ""):
             window.inbox.search.setText(text)
-            qtbot.wait(200)  # the search box waits for a pause in typing
-            settle(qtbot, window)
+            settle(qtbot, window)  # (after the pause the search box waits for)
         chip = window.inbox.chips[0][2]
         chip.setChecked(True)
         settle(qtbot, window)

@@ -12,31 +12,11 @@ from portal_client.notices import describe_conflict
 from portal_client.optimistic import PendingAction, fold
 from portal_client.optimistic import apply_action as apply_pending
 from portal_client.sync import backoff_delay
+from tests.support.items import contract_item
 from triage_core.actions import user_text
 
 ME, OTHER = "me-id", "other-id"
 NOW = "2026-11-27T15:42:00Z"
-
-
-def item(**changes) -> dict:
-    base = {
-        "id": "i1",
-        "kind": "refill",
-        "status": "new",
-        "priority": "routine",
-        "queue": "nursing",
-        "subject": "Refill",
-        "patient_id": "p1",
-        "assignee_id": None,
-        "created_at": NOW,
-        "updated_at": NOW,
-        "first_response_at": None,
-        "resolved_at": None,
-        "version": 3,
-        "details": {"decision": None},
-        "entries": [],
-    }
-    return {**base, **changes}
 
 
 def pending(action: dict, n: int = 1) -> PendingAction:
@@ -48,7 +28,7 @@ def apply_action(shown: dict, action: PendingAction, role: str = "clinician") ->
 
 
 def test_claim_assigns_me_and_opens() -> None:
-    shown = apply_action(item(), pending({"type": "claim"}))
+    shown = apply_action(contract_item(), pending({"type": "claim"}))
     assert shown["assignee_id"] == ME and shown["status"] == "open"
     assert shown["entries"][-1]["data"] == {
         "action": "claim",
@@ -61,7 +41,7 @@ def test_claim_assigns_me_and_opens() -> None:
 
 def test_reply_adds_a_pending_reply_and_first_response() -> None:
     shown = apply_action(
-        item(), pending({"type": "reply", "body": "Hi", "then": "waiting_patient"})
+        contract_item(), pending({"type": "reply", "body": "Hi", "then": "waiting_patient"})
     )
     assert shown["status"] == "waiting_patient"
     assert shown["first_response_at"] == NOW
@@ -71,16 +51,20 @@ def test_reply_adds_a_pending_reply_and_first_response() -> None:
 
 
 def test_route_clears_the_assignee_and_decisions_close() -> None:
-    routed = apply_action(item(assignee_id=OTHER), pending({"type": "route", "queue": "clinician"}))
+    routed = apply_action(
+        contract_item(assignee_id=OTHER), pending({"type": "route", "queue": "clinician"})
+    )
     assert routed["queue"] == "clinician" and routed["assignee_id"] is None
-    decided = apply_action(item(), pending({"type": "refill_decision", "outcome": "denied"}))
+    decided = apply_action(
+        contract_item(), pending({"type": "refill_decision", "outcome": "denied"})
+    )
     assert decided["status"] == "done"
     assert decided["details"]["decision"]["outcome"] == "denied"
     assert decided["details"]["decision"]["decided_by"] == ME
 
 
 def test_closed_items_only_take_notes_and_reopen() -> None:
-    closed = item(status="done", resolved_at=NOW)
+    closed = contract_item(status="done", resolved_at=NOW)
     assert apply_action(closed, pending({"type": "claim"})) == {**closed, "entries": []}
     assert apply_action(closed, pending({"type": "reopen"}))["status"] == "open"
     noted = apply_action(closed, pending({"type": "note", "body": "x"}))
@@ -89,17 +73,17 @@ def test_closed_items_only_take_notes_and_reopen() -> None:
 
 def test_an_action_the_role_may_not_take_changes_nothing_on_screen() -> None:
     refill = pending({"type": "refill_decision", "outcome": "approved"})
-    assert apply_action(item(), refill, role="nurse") == item()
-    assert apply_action(item(), refill, role="clinician")["status"] == "done"
+    assert apply_action(contract_item(), refill, role="nurse") == contract_item()
+    assert apply_action(contract_item(), refill, role="clinician")["status"] == "done"
 
 
 def test_an_unreadable_pending_action_changes_nothing() -> None:
-    assert apply_action(item(), pending({"type": "launch_rockets"})) == item()
-    assert apply_action(item(), pending({"type": "reply"})) == item()  # no body
+    assert apply_action(contract_item(), pending({"type": "launch_rockets"})) == contract_item()
+    assert apply_action(contract_item(), pending({"type": "reply"})) == contract_item()  # no body
 
 
 def test_fold_applies_in_order_and_leaves_the_server_item_alone() -> None:
-    server = item()
+    server = contract_item()
     shown = fold(
         server,
         [
@@ -110,7 +94,7 @@ def test_fold_applies_in_order_and_leaves_the_server_item_alone() -> None:
         "nurse",
     )
     assert shown["assignee_id"] is None and shown["priority"] == "urgent"
-    assert server == item()  # untouched
+    assert server == contract_item()  # untouched
 
 
 ACTIONS = st.sampled_from(
@@ -130,7 +114,7 @@ ACTIONS = st.sampled_from(
 
 @given(st.lists(ACTIONS, max_size=12))
 def test_fold_never_loses_entries_or_breaks_the_shape(actions: list[dict]) -> None:
-    server = item(
+    server = contract_item(
         entries=[
             {
                 "id": "e1",
@@ -157,7 +141,7 @@ def test_user_text_is_kept_from_bodies_and_notes() -> None:
 
 
 def test_conflict_names_who_decided_and_when_in_practice_time() -> None:
-    current = item(
+    current = contract_item(
         status="done",
         details={
             "decision": {
@@ -179,7 +163,7 @@ def test_conflict_names_who_decided_and_when_in_practice_time() -> None:
 
 
 def test_conflict_names_the_last_other_event() -> None:
-    current = item(
+    current = contract_item(
         entries=[
             {
                 "type": "event",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.items import contract_item
 from triage_core.actions import (
     AppointmentDecision,
     Assign,
@@ -32,27 +33,6 @@ NURSE = Actor("n1", "nurse")
 DOCTOR = Actor("d1", "clinician")
 
 
-def item(**changes) -> dict:  # type: ignore[no-untyped-def]
-    base = {
-        "id": "i1",
-        "kind": "refill",
-        "status": "new",
-        "priority": "routine",
-        "queue": "nursing",
-        "subject": "Refill",
-        "patient_id": "p1",
-        "assignee_id": None,
-        "created_at": "2026-11-27T09:00:00Z",
-        "updated_at": "2026-11-27T09:00:00Z",
-        "first_response_at": None,
-        "resolved_at": None,
-        "version": 1,
-        "details": {"decision": None},
-        "entries": [],
-    }
-    return {**base, **changes}
-
-
 def apply(shown: dict, action, actor: Actor = NURSE, at: datetime = NOW) -> dict:  # type: ignore[no-untyped-def]
     change = transition(shown, action, actor, at)
     n = len(shown["entries"])
@@ -62,7 +42,7 @@ def apply(shown: dict, action, actor: Actor = NURSE, at: datetime = NOW) -> dict
 
 
 def test_claiming_a_new_item_opens_it_and_names_both_holders() -> None:
-    change = transition(item(assignee_id=None), Claim(), NURSE, NOW)
+    change = transition(contract_item(assignee_id=None), Claim(), NURSE, NOW)
     assert change.changes == {"assignee_id": "n1", "status": "open"}
     assert change.entry is None
     assert change.event.body == "Claimed"
@@ -74,7 +54,9 @@ def test_claiming_a_new_item_opens_it_and_names_both_holders() -> None:
 
 
 def test_routing_clears_the_assignee_and_says_where_in_words() -> None:
-    change = transition(item(assignee_id="x"), Route(Queue.FRONT_DESK, "billing"), NURSE, NOW)
+    change = transition(
+        contract_item(assignee_id="x"), Route(Queue.FRONT_DESK, "billing"), NURSE, NOW
+    )
     assert change.changes == {"queue": "front_desk", "assignee_id": None}
     assert change.event.body == "Routed to front desk"
     assert change.event.data == {
@@ -86,7 +68,7 @@ def test_routing_clears_the_assignee_and_says_where_in_words() -> None:
 
 
 def test_a_reply_is_the_first_response_and_may_close_or_wait() -> None:
-    shown = apply(item(), Reply("On it", ReplyThen.WAITING_PATIENT))
+    shown = apply(contract_item(), Reply("On it", ReplyThen.WAITING_PATIENT))
     assert shown["status"] == "waiting_patient"
     assert shown["first_response_at"] == rfc3339(NOW)
     reply, event = shown["entries"]
@@ -102,17 +84,17 @@ def test_a_reply_is_the_first_response_and_may_close_or_wait() -> None:
 
 
 def test_a_plain_reply_opens_a_new_item_and_a_note_changes_no_field() -> None:
-    assert apply(item(), Reply("Hi"))["status"] == "open"
-    noted = apply(item(), Note("call back"))
+    assert apply(contract_item(), Reply("Hi"))["status"] == "open"
+    noted = apply(contract_item(), Note("call back"))
     assert {k: v for k, v in noted.items() if k != "entries"} == {
-        k: v for k, v in item().items() if k != "entries"
+        k: v for k, v in contract_item().items() if k != "entries"
     }
     assert [e["type"] for e in noted["entries"]] == ["internal_note", "event"]
 
 
 def test_a_refill_decision_records_who_and_when_and_closes() -> None:
     decided = apply(
-        item(), RefillDecision(RefillOutcome.MODIFIED, quantity=30, note="30 days"), DOCTOR
+        contract_item(), RefillDecision(RefillOutcome.MODIFIED, quantity=30, note="30 days"), DOCTOR
     )
     decision = decided["details"]["decision"]
     assert decision == {
@@ -131,7 +113,7 @@ def test_a_refill_decision_records_who_and_when_and_closes() -> None:
 def test_an_appointment_decision_keeps_the_new_time_in_utc() -> None:
     starts = datetime(2026, 12, 3, 14, 30, tzinfo=UTC)
     decided = apply(
-        item(kind="appointment", details={"change": "new"}),
+        contract_item(kind="appointment", details={"change": "new"}),
         AppointmentDecision(AppointmentOutcome.CONFIRMED, starts_at=starts),
     )
     assert decided["details"]["decision"]["starts_at"] == "2026-12-03T14:30:00Z"
@@ -139,7 +121,7 @@ def test_an_appointment_decision_keeps_the_new_time_in_utc() -> None:
 
 
 def test_reopening_remembers_how_it_was_closed() -> None:
-    closed = apply(item(), Resolve("sorted"))
+    closed = apply(contract_item(), Resolve("sorted"))
     assert closed["entries"][-1]["data"] == {"action": "resolve", "resolution": "sorted"}
     reopened = apply(closed, Reopen())
     assert (reopened["status"], reopened["resolved_at"]) == ("open", None)
@@ -170,7 +152,7 @@ ACTIONS = st.sampled_from(
 
 @given(st.lists(st.tuples(st.sampled_from([NURSE, DOCTOR]), ACTIONS), max_size=20))
 def test_any_sequence_of_allowed_actions_keeps_the_item_whole(steps) -> None:  # type: ignore[no-untyped-def]
-    shown = item()
+    shown = contract_item()
     for n, (actor, action) in enumerate(steps):
         at = NOW + timedelta(minutes=n)
         before = len(shown["entries"])
