@@ -211,18 +211,23 @@ def http_request(base_url: str, tokens: dict[str, Any], body: dict[str, Any]) ->
     return dict(reply.json()["item"])
 
 
-def http_policy(base_url: str) -> dict[str, Any]:
-    """The practice policy as the server has it now (read as the admin)."""
+def http_admin_get(base_url: str, path: str) -> dict[str, Any]:
+    """GET an API path as the administrator (what the server has now)."""
     import requests
 
     tokens = http_login(base_url, "admin")
     reply = requests.get(
-        f"{base_url}/api/v1/policy",
+        f"{base_url}/api/v1{path}",
         timeout=10,
         headers={"Authorization": f"Bearer {tokens['access_token']}"},
     )
     reply.raise_for_status()
     return dict(reply.json())
+
+
+def http_policy(base_url: str) -> dict[str, Any]:
+    """The practice policy as the server has it now."""
+    return http_admin_get(base_url, "/policy")
 
 
 def set_on_call(client: TestClient, on_call: dict[str, Any]) -> None:
@@ -245,17 +250,8 @@ def wait_until(condition: Any, timeout: float = 10.0, interval: float = 0.05) ->
 
 
 def http_item(base_url: str, item_id: str) -> dict[str, Any]:
-    """The item as the server has it now (read as the administrator)."""
-    import requests
-
-    tokens = http_login(base_url, "admin")
-    reply = requests.get(
-        f"{base_url}/api/v1/items/{item_id}",
-        timeout=10,
-        headers={"Authorization": f"Bearer {tokens['access_token']}"},
-    )
-    reply.raise_for_status()
-    return dict(reply.json()["item"])
+    """The item as the server has it now."""
+    return dict(http_admin_get(base_url, f"/items/{item_id}")["item"])
 
 
 @contextmanager
