@@ -227,11 +227,23 @@ class AuditEvent(Base):
     actor_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     action: Mapped[str] = mapped_column(String(60))
     item_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
-    patient_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    patient_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class RecordedView(Base):
+    """A desktop's record of a person opening an item, once per view id (replays change
+    nothing); the audit event itself is in `audit_events`."""
+
+    __tablename__ = "recorded_views"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(36))
+    item_id: Mapped[str] = mapped_column(String(36))
+    viewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Escalation(Base):
