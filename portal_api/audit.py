@@ -87,6 +87,7 @@ def append(
     digest = link_hash(prev_hash, canonical(**fields))
     event = AuditEvent(**fields, prev_hash=prev_hash, hash=digest)
     session.add(event)
+    session.flush()  # (the head's guard lets it name only a stored event's hash)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=digest))
     return event
 

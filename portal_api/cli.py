@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check the audit log's hash chain")
     _database_arg(verify)
+    verify.add_argument(
+        "--anchors",
+        metavar="FILE",
+        help="also check that every anchor in this file (PORTAL_API_AUDIT_ANCHOR_FILE) still "
+        "holds: a cut or rewritten tail fails",
+    )
 
     staff = sub.add_parser("staff", help="manage staff accounts")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
@@ -188,15 +194,40 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(db, settings, args)
     if args.command == "audit":
-        from . import audit
-
-        with db.read() as session:
-            report = audit.verify(session)
-        print(report.describe())
-        return 0 if report.intact else 1
+        return _audit_verify(db, args.anchors)
     if args.command == "staff":
         return _staff(db, settings, args)
     raise CliError(f"unknown command {args.command}")
+
+
+def _audit_verify(db, anchor_file: str | None) -> int:  # type: ignore[no-untyped-def]
+    """One line: the chain's report, and with `anchor_file` whether every anchor holds."""
+    from pathlib import Path
+
+    from . import anchors, audit
+
+    found: list[anchors.Anchor] = []
+    bad_file = None
+    if anchor_file:
+        try:
+            found = anchors.read_anchors(Path(anchor_file).expanduser())
+        except anchors.AnchorFileError as exc:
+            bad_file = f"the anchor file {anchor_file}: {exc}"
+        except OSError as exc:
+            raise CliError(f"cannot read the anchor file {anchor_file}: {exc.strerror}") from None
+    with db.read() as session:
+        report = audit.verify(session)
+        held = anchors.verify(session, found) if anchor_file and not bad_file else None
+    anchor_problem = bad_file or (held.describe() if held and not held.ok else None)
+    if not report.intact:
+        print(report.describe() + (f"; and {anchor_problem}" if anchor_problem else ""))
+    elif bad_file:
+        print(f"audit anchors UNREADABLE: {bad_file} ({report.describe()})")
+    elif anchor_problem:
+        print(f"audit chain BROKEN: {anchor_problem}")
+    else:
+        print(report.describe() + (f"; {held.describe()}" if held else ""))
+    return 1 if anchor_problem or not report.intact else 0
 
 
 def _seed(db, settings: Settings, args: argparse.Namespace, quiet_if_seeded: bool) -> None:  # type: ignore[no-untyped-def]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +12,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseConfigError(ValueError):
@@ -42,7 +46,7 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _create_private_file(Path(database).expanduser())
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
@@ -68,6 +72,20 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """The database holds patients' words: create it readable by its owner only (0600, its
+    folder 0700). SQLite gives the -wal and -shm files the database file's mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            log.warning("the database file %s is open to other users (%o): chmod 600", path, mode)
+        return
+    os.close(fd)
 
 
 def rows_affected(result: Result[Any]) -> int:

@@ -6,6 +6,9 @@
   sent through the log and, when configured, a signed webhook (`notify.py`).
 - `upkeep` (every 10 minutes): purges expired tokens, lockout rows, idempotency records and
   delivered notifications.
+- `anchor` (every `audit_anchor_seconds`, default 300; only with `audit_anchor_file` set): the
+  audit chain's head, appended to the anchor file when it moved (`anchor.py`); once more
+  when the scheduler stops.
 
 Jobs are short (a batch each); a run that fails is logged by name and tried at the next tick.
 Only the leader (`leader.py`) does the work; the other processes' ticks return at once.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -25,6 +29,7 @@ from ..config import Settings
 from ..db import Database
 from ..models import Notification, utcnow
 from ..urgency import PracticeRules
+from .anchor import Anchorer
 from .escalation import Escalator
 from .leader import Leadership
 from .notify import LogNotifier, Notifier, Outbox, WebhookNotifier
@@ -56,6 +61,11 @@ class Jobs:
         self.outbox = Outbox(db, notifiers(settings), settings.webhook_retry_seconds)
         self.escalator = Escalator(db, rules, self.outbox.channels)
         self._upkeep = upkeep
+        self.anchorer = (
+            Anchorer(db, Path(settings.audit_anchor_file).expanduser())
+            if settings.audit_anchor_file
+            else None
+        )
         self.scheduler: BackgroundScheduler | None = None
 
     def start(self) -> None:
@@ -68,11 +78,14 @@ class Jobs:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         )
         now = utcnow()
-        for name, work, seconds in (
+        jobs: list[tuple[str, Callable[[], object], float]] = [
             ("escalate", self.escalator.run, self.settings.escalation_check_seconds),
             ("notify", self.outbox.deliver_due, self.settings.notification_check_seconds),
             ("upkeep", self.upkeep, UPKEEP_SECONDS),
-        ):
+        ]
+        if self.anchorer is not None:
+            jobs.append(("anchor", self.anchorer.run, self.settings.audit_anchor_seconds))
+        for name, work, seconds in jobs:
             scheduler.add_job(
                 self._led(name, work),
                 IntervalTrigger(seconds=seconds),  # (an object, not an alias: no entry points)
@@ -87,6 +100,8 @@ class Jobs:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+            if self.anchorer is not None:  # the last head, while this process still leads
+                self._led("anchor", self.anchorer.run)()
         self.leadership.release()
 
     def upkeep(self) -> None:
