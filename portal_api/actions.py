@@ -22,10 +22,10 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from triage_core import permissions
+from triage_core import disclosure, permissions
 from triage_core.actions import Action, ActionInvalid, Assign, from_wire
 from triage_core.permissions import Actor, Decision
-from triage_core.state_machine import FREE_TEXT_KEYS, plain_data, transition
+from triage_core.state_machine import FREE_TEXT_KEYS, plain_data, transition, written_entry_ids
 from triage_core.vocabulary import Priority
 
 from . import audit
@@ -58,7 +58,8 @@ def request_fingerprint(item_id: str, raw_body: bytes) -> str:
     try:
         canonical = json.dumps(json.loads(raw_body), sort_keys=True, separators=(",", ":"))
         material = canonical.encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # Not JSON (or nested too deep to parse): the bytes themselves; parse_action refuses.
         material = raw_body
     return hashlib.sha256(item_id.encode() + b"\n" + material).hexdigest()
 
@@ -91,10 +92,13 @@ class ActionService:
         try:
             with self.db.write() as session:
                 body = self._apply(session, principal, item_id, raw_body, if_match, ip)
+                body["item"] = as_seen_by(principal, body["item"])
                 session.add(self._record(principal, key, item_id, fingerprint, 200, body))
                 session.flush()
             return ActionResult(200, body)
         except ApiError as refusal:
+            if isinstance(refusal.details.get("item"), dict):
+                refusal.details["item"] = as_seen_by(principal, refusal.details["item"])
             stored = self._store_refusal(principal, key, item_id, fingerprint, refusal)
             if stored is not None:
                 return stored
@@ -202,18 +206,19 @@ class ActionService:
         if "priority" in change.changes and change.changes["priority"] != state["priority"]:
             # Escalation counts from the moment an item became urgent.
             item.urgent_since = now if item.priority == Priority.URGENT else None
-        event_data = plain_data(change.event.data)
-        if change.entry is not None:
-            written = add_entry(
+        written_ids = [
+            add_entry(
                 session,
                 item,
-                type=change.entry.type.value,
+                type=written.type.value,
                 author_kind="staff",
                 author_id=principal.id,
-                body=change.entry.body,
+                body=written.body,
                 at=now,
-            )
-            event_data["entry_id"] = written.id
+            ).id
+            for written in change.entries
+        ]
+        event_data = plain_data(change.event.data) | written_entry_ids(written_ids)
         add_entry(
             session,
             item,
@@ -239,6 +244,14 @@ class ActionService:
         return {"item": json_item(item, session)}
 
 
+def as_seen_by(principal: Principal, item: dict[str, Any]) -> dict[str, Any]:
+    """An item in an answer as this person receives it: in full, or as a header when it is
+    not their role's work (acting on it, e.g. routing it on, does not open it)."""
+    if disclosure.in_full(principal.role, principal.id, item):
+        return item
+    return disclosure.header(item)
+
+
 def column_value(value: Any) -> Any:
     """Enums go to the database as their plain wire strings."""
     return value.value if isinstance(value, Enum) else value
@@ -252,7 +265,7 @@ def _audit_detail(event_data: dict[str, Any]) -> dict[str, Any]:
 def parse_action(raw_body: bytes) -> Action:
     try:
         data = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "malformed", "The request body is not valid JSON.") from None
     try:
         return from_wire(data)

@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from . import API_PREFIX, __version__
+from .access import AccessService
 from .actions import ActionService
 from .auth import AuthService
 from .config import Settings
@@ -20,10 +20,14 @@ from .db import Database, create_db_engine
 from .deps import Services
 from .errors import install_handlers
 from .events import ChangeBroadcaster
+from .health import HealthProbe
+from .input_guard import InputGuardMiddleware
 from .jobs import Jobs
 from .limits import BodyLimitMiddleware
+from .patient_limits import SendingLimits
 from .patient_portal import PatientPortal
 from .policy import PolicyService
+from .routes import access as access_routes
 from .routes import audit as audit_routes
 from .routes import auth as auth_routes
 from .routes import items as item_routes
@@ -57,7 +61,12 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         actions=actions,
         sync=sync,
         policy=PolicyService(db),
-        patients=PatientPortal(db, rules),
+        patients=PatientPortal(
+            db,
+            rules,
+            SendingLimits(settings.patient_messages_per_minute, settings.patient_messages_per_day),
+        ),
+        access=AccessService(db),
         broadcaster=broadcaster,
         jobs=Jobs(settings, db, rules, upkeep),
     )
@@ -89,6 +98,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=lifespan,
     )
     app.state.services = services
+    health = HealthProbe(lambda: services.db)
+    # Outermost last: the 64 KiB limit first, then the guard against unstorable input.
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     install_handlers(app)
 
@@ -97,11 +109,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         tags=["health"],
         responses={503: {"model": Health, "description": "the database does not answer"}},
     )
-    def healthz() -> Any:
-        try:
-            with services.db.read() as session:
-                session.execute(text("SELECT 1"))
-        except Exception:
+    async def healthz() -> Any:
+        # On the event loop with its own thread and connection: see health.py.
+        if not await health.ready():
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return Health(status="ok")
 
@@ -112,6 +122,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         item_routes,
         patient_routes,
         audit_routes,
+        access_routes,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
 

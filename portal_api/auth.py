@@ -8,20 +8,24 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from triage_core.sessions import session_idle_hours
+
 from . import audit
 from .config import Settings
 from .db import Database, rows_affected
 from .errors import ApiError, unauthorized
+from .lockout import Lockout, account_detail
 from .models import (
     AccessToken,
     AuthSession,
-    LoginFailure,
     Patient,
+    Policy,
     RefreshToken,
     Staff,
     utcnow,
 )
 from .security import new_token, token_hash, verify_password
+from .session_ends import SessionEnds
 
 STAFF = "staff"
 PATIENT = "patient"
@@ -53,37 +57,47 @@ class AuthService:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
+        self.lockout = Lockout(db, settings.lockout_attempts, settings.lockout_window_minutes)
+        self.ends = SessionEnds()
 
     # ---- login -------------------------------------------------------------------------------
 
     def login(self, scope: str, username: str, password: str, ip: str | None) -> IssuedTokens:
         name = normalise_username(username)
+        key = self.lockout.key(scope, name)
         now = utcnow()
-        with self.db.write() as session:
-            throttled = self._throttled(session, scope, name, now, ip)
-        if throttled is not None:
-            raise throttled
-
         principal_id, stored_hash, active = self._lookup(scope, name)
+        with self.db.write() as session:
+            # The attempt counts before its (slow) password check: see lockout.py.
+            reservation = self.lockout.reserve(session, scope, key, now)
+            if reservation.refusal is not None:
+                audit.append(
+                    session,
+                    actor_kind="anonymous",
+                    actor_id=None,
+                    action=f"{scope}.login_throttled",
+                    ip=ip,
+                    detail=account_detail(principal_id),
+                )
+        if reservation.refusal is not None:
+            raise reservation.refusal
+        assert reservation.attempt_id is not None
+
         ok = verify_password(stored_hash, password, self.settings.password_profile) and active
         with self.db.write() as session:
             if not ok:
-                session.add(LoginFailure(scope=scope, username=name, at=now))
+                # The reserved attempt stays: it is the failure.
                 audit.append(
                     session,
                     actor_kind="anonymous",
                     actor_id=None,
                     action=f"{scope}.login_failed",
                     ip=ip,
-                    detail={"username": name},
+                    detail=account_detail(principal_id),
                 )
             else:
                 assert principal_id is not None
-                session.execute(
-                    delete(LoginFailure).where(
-                        LoginFailure.scope == scope, LoginFailure.username == name
-                    )
-                )
+                self.lockout.clear(session, scope, key, reservation.attempt_id)
                 tokens = self._issue(session, scope, principal_id, now)
                 audit.append(
                     session,
@@ -96,41 +110,6 @@ class AuthService:
         if not ok:
             raise unauthorized("Wrong username or password.")
         return tokens
-
-    def _throttled(
-        self, session: Session, scope: str, name: str, now: datetime, ip: str | None
-    ) -> ApiError | None:
-        """The 429 to answer while this username has too many recent failures."""
-        window = timedelta(minutes=self.settings.lockout_window_minutes)
-        failures = session.scalars(
-            select(LoginFailure.at)
-            .where(
-                LoginFailure.scope == scope,
-                LoginFailure.username == name,
-                LoginFailure.at > now - window,
-            )
-            .order_by(LoginFailure.at.desc())
-            .limit(self.settings.lockout_attempts)
-        ).all()
-        if len(failures) < self.settings.lockout_attempts:
-            return None
-        # Locked until the oldest of the counted failures leaves the window.
-        retry_after = max(1, int((min(failures) + window - now).total_seconds()) + 1)
-        audit.append(
-            session,
-            actor_kind="anonymous",
-            actor_id=None,
-            action=f"{scope}.login_throttled",
-            ip=ip,
-            detail={"username": name},
-        )
-        return ApiError(
-            429,
-            "throttled",
-            "Too many failed sign-in attempts. Try again later.",
-            {"retry_after": retry_after},
-            headers={"Retry-After": str(retry_after)},
-        )
 
     def _lookup(self, scope: str, name: str) -> tuple[str | None, str | None, bool]:
         with self.db.read() as session:
@@ -183,6 +162,7 @@ class AuthService:
         now = utcnow()
         digest = token_hash(refresh_token)
         outcome: IssuedTokens | None = None
+        ended: ApiError | None = None
         with self.db.write() as session:
             row = session.execute(
                 select(RefreshToken, AuthSession)
@@ -207,6 +187,16 @@ class AuthService:
                     )
                 elif token.expires_at <= now or not self._still_allowed(session, login):
                     pass
+                elif (ended := self._session_limit(session, login, now)) is not None:
+                    self._revoke(session, login.id, now, ended.code)
+                    audit.append(
+                        session,
+                        actor_kind=scope,
+                        actor_id=login.principal_id,
+                        action=f"{scope}.{ended.code}",
+                        ip=ip,
+                        detail=ended.details,
+                    )
                 else:
                     claimed = rows_affected(
                         session.execute(
@@ -222,8 +212,43 @@ class AuthService:
                     else:
                         self._revoke(session, login.id, now, "refresh_reuse")
         if outcome is None:
+            if ended is not None:
+                raise ended
             raise unauthorized("The session has ended. Sign in again.")
         return outcome
+
+    def _session_limit(
+        self, session: Session, login: AuthSession, now: datetime
+    ) -> ApiError | None:
+        """The 401 for a staff login past its limits: its refresh token unused for the
+        policy's `session_idle_hours` (an unattended PC), or older than the refresh token's
+        life since the password was given (a rotating token does not extend it)."""
+        if login.principal_kind != STAFF:
+            return None
+        if login.created_at + timedelta(days=self.settings.refresh_token_days) <= now:
+            return ApiError(
+                401,
+                "session_expired",
+                "The session has reached its time limit. Sign in again.",
+                {"days": self.settings.refresh_token_days},
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        # The unused token was issued when the one before it was used (or at sign-in).
+        last_used = session.scalar(
+            select(func.max(RefreshToken.used_at)).where(RefreshToken.session_id == login.id)
+        )
+        issued = max(login.created_at, last_used) if last_used else login.created_at
+        policy = session.get(Policy, 1)
+        hours = session_idle_hours(policy.document if policy is not None else None)
+        if issued + timedelta(hours=hours) > now:
+            return None
+        return ApiError(
+            401,
+            "session_idle",
+            f"The session ended after {hours:g} hours without use. Sign in again.",
+            {"hours": hours},
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
     def _still_allowed(self, session: Session, login: AuthSession) -> bool:
         if login.principal_kind == STAFF:
@@ -231,14 +256,15 @@ class AuthService:
             return bool(active)
         return session.get(Patient, login.principal_id) is not None
 
-    @staticmethod
-    def _revoke(session: Session, session_id: str, now: datetime, reason: str) -> None:
+    def _revoke(self, session: Session, session_id: str, now: datetime, reason: str) -> None:
         session.execute(
             update(AuthSession)
             .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason=reason)
         )
         session.execute(delete(AccessToken).where(AccessToken.session_id == session_id))
+        # Open event streams of this session end once the revocation is committed.
+        self.ends.after_commit(session, session_id)
 
     def logout(self, principal: Principal, ip: str | None) -> None:
         with self.db.write() as session:
@@ -277,6 +303,21 @@ class AuthService:
                 return Principal(STAFF, principal_id, session_id, staff[0])
             return Principal(PATIENT, principal_id, session_id)
 
+    def session_stands(self, session_id: str) -> bool:
+        """Whether a login is still good: not revoked, its staff member still active (what an
+        open event stream re-checks; a deactivation elsewhere revokes or deactivates)."""
+        with self.db.read() as session:
+            row = session.execute(
+                select(AuthSession.principal_kind, AuthSession.principal_id).where(
+                    AuthSession.id == session_id, AuthSession.revoked_at.is_(None)
+                )
+            ).first()
+            if row is None:
+                return False
+            if row[0] == STAFF:
+                return bool(session.scalar(select(Staff.active).where(Staff.id == row[1])))
+            return True
+
     def purge_expired(self, now: datetime | None = None) -> None:
         """Drop tokens and lockout rows that can no longer matter."""
         now = now or utcnow()
@@ -285,8 +326,4 @@ class AuthService:
             session.execute(
                 delete(RefreshToken).where(RefreshToken.expires_at <= now - timedelta(days=1))
             )
-            session.execute(
-                delete(LoginFailure).where(
-                    LoginFailure.at <= now - timedelta(minutes=self.settings.lockout_window_minutes)
-                )
-            )
+            self.lockout.purge(session, now)

@@ -26,6 +26,7 @@ from .models import Counter, Item
 
 CHANGE_SEQUENCE = Sequence("item_change_seq")
 NO_HORIZON = 2**62
+MAX_POSITION = 2**63 - 1  # a BIGINT column holds no more
 
 
 @dataclass(frozen=True, order=True)
@@ -128,16 +129,23 @@ def decode_cursor(cursor: str, instance_id: str) -> Position:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        if not isinstance(data, dict) or data.get("v") != 1 or data.get("db") != instance_id:
+        if not isinstance(data, dict) or not _is_int(data.get("v"), 1, 1):
+            raise BadCursor("cursor is from another database or version")
+        if data.get("db") != instance_id:
             raise BadCursor("cursor is from another database or version")
         txid, seq = data["t"], data["s"]
-        if not (isinstance(txid, int) and isinstance(seq, int)) or txid < 0 or seq < 0:
+        if not (_is_int(txid, 0, MAX_POSITION) and _is_int(seq, 0, MAX_POSITION)):
             raise BadCursor("cursor position is invalid")
         return Position(txid, seq)
     except (ValueError, KeyError, UnicodeError, binascii.Error) as exc:
         if isinstance(exc, BadCursor):
             raise
         raise BadCursor("cursor is malformed") from None
+
+
+def _is_int(value: object, low: int, high: int) -> bool:
+    """A JSON integer in range; `true` is not 1 (PostgreSQL refused to compare it: a 500)."""
+    return type(value) is int and low <= value <= high
 
 
 def position_is_known(session: Session, position: Position) -> bool:

@@ -27,6 +27,13 @@ class Settings:
     lockout_window_minutes: float = 15.0
     idempotency_days: float = 8.0
     heartbeat_seconds: float = 15.0
+    # An open event stream re-checks in the database this often that its session still
+    # stands (a sign-out in this process ends it at once; see routes/sync.py `events`).
+    session_check_seconds: float = 5.0
+    # What one patient may send (new requests and messages on them together), counted from
+    # the messages they wrote; beyond it `429` with Retry-After. 0 turns a limit off.
+    patient_messages_per_minute: int = 10
+    patient_messages_per_day: int = 60
     # Password hashing cost: "standard" (argon2id, RFC 9106 low-memory profile) or "fast"
     # (tests and throwaway demo databases only).
     password_profile: str = "standard"
@@ -42,11 +49,24 @@ class Settings:
     webhook_url: str = ""
     webhook_secret: str = ""
     webhook_retry_seconds: float = 30.0
+    # The audit chain's head is appended to this file (one JSON line) every so many seconds
+    # when it has moved; `portal-api audit verify --anchors FILE` checks every line still
+    # holds. Empty: no anchors (see anchors.py).
+    audit_anchor_file: str = ""
+    audit_anchor_seconds: float = 300.0
 
     def __post_init__(self) -> None:
-        for name in ("escalation_check_seconds", "notification_check_seconds"):
+        for name in (
+            "escalation_check_seconds",
+            "notification_check_seconds",
+            "audit_anchor_seconds",
+            "session_check_seconds",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"PORTAL_API_{name.upper()} must be more than 0")
+        for name in ("patient_messages_per_minute", "patient_messages_per_day"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"PORTAL_API_{name.upper()} must be 0 (no limit) or more")
         if self.webhook_url:
             if not self.webhook_url.startswith(("http://", "https://")):
                 raise ValueError("PORTAL_API_WEBHOOK_URL must be an http:// or https:// URL")

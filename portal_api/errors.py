@@ -74,7 +74,7 @@ _DESCRIPTIONS = {
     412: "If-Match names an older version; details.item holds the current item",
     413: "Request body over 64 KiB",
     422: "Well-formed but invalid",
-    429: "Too many failed sign-in attempts; see Retry-After",
+    429: "Too many attempts (sign-in lockout, a patient's sending limit); see Retry-After",
     503: "The database does not answer",
 }
 

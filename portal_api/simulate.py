@@ -137,7 +137,27 @@ class Simulator:
     def __post_init__(self) -> None:
         self.http = requests.Session()
         self.tokens: dict[str, str] = {}
+        # Patients at the portal's sending limit (429), until when: others send meanwhile.
+        self.resting: dict[str, float] = {}
         self.base_url = self.base_url.rstrip("/")
+
+    def _pick(self) -> str | None:
+        now = time.monotonic()
+        self.resting = {name: until for name, until in self.resting.items() if until > now}
+        if len(self.resting) >= self.patients:
+            return None
+        while True:
+            username = f"patient{self.rng.randint(1, self.patients)}"
+            if username not in self.resting:
+                return username
+
+    def _rest(self, username: str, reply: requests.Response) -> str:
+        try:
+            seconds = max(1.0, float(reply.headers.get("Retry-After", "60")))
+        except ValueError:
+            seconds = 60.0
+        self.resting[username] = time.monotonic() + seconds
+        return f"{username} reached the portal's sending limit; resting {seconds:g} s"
 
     def _login(self, username: str) -> str:
         if username in self.tokens:
@@ -174,7 +194,9 @@ class Simulator:
     def step(self) -> str:
         """One patient action: answer a request waiting on them, follow one up, or file a new
         one (some of them red flags)."""
-        username = f"patient{self.rng.randint(1, self.patients)}"
+        username = self._pick()
+        if username is None:
+            return "every simulated patient is at the sending limit; waiting"
         mine = self._call(username, "GET", "/patient/requests")
         mine.raise_for_status()
         waiting = [i for i in mine.json()["items"] if i["status"] == "waiting_patient"]
@@ -186,6 +208,8 @@ class Simulator:
                 f"/patient/requests/{item['id']}/messages",
                 json={"body": self.rng.choice(PATIENT_REPLIES)},
             )
+            if reply.status_code == 429:
+                return self._rest(username, reply)
             reply.raise_for_status()
             return f"{username} replied on {item['id']}"
         pending = [i for i in mine.json()["items"] if i["status"] in ("new", "open")]
@@ -200,10 +224,14 @@ class Simulator:
             reply = self._call(
                 username, "POST", f"/patient/requests/{item['id']}/messages", json={"body": text}
             )
+            if reply.status_code == 429:
+                return self._rest(username, reply)
             reply.raise_for_status()
             flagged = " (red flag)" if reply.json().get("safety_message") else ""
             return f"{username} followed up on {item['id']}{flagged}"
         reply = self._call(username, "POST", "/patient/requests", json=compose_request(self.rng))
+        if reply.status_code == 429:
+            return self._rest(username, reply)
         reply.raise_for_status()
         created = reply.json()["item"]
         return f"{username} filed a {created['kind']} request {created['id']}"

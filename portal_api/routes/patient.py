@@ -18,14 +18,15 @@ from ..schemas import (
 router = APIRouter(prefix="/patient", tags=["patient"])
 
 
-@router.post("/requests", status_code=201, responses=documented(400, 401, 403, 422))
+@router.post("/requests", status_code=201, responses=documented(400, 401, 403, 422, 429))
 def create_request(
     body: NewPatientRequest, principal: PatientDep, svc: ServicesDep, ip: IpDep
 ) -> PatientReceipt:
     """File a refill request, an appointment change or a message (details by kind). The text
     is screened for red flags: a flagged request is urgent and answered at once with a safety
     message (also in the item as a reply from `system`). `expected_reply_by` is when the
-    practice expects to reply."""
+    practice expects to reply. A patient may send 10 messages a minute and 60 a day (new
+    requests and messages together; settings); beyond that `429` with Retry-After."""
     return PatientReceipt.model_validate(svc.patients.create(principal, body, ip))
 
 
@@ -48,7 +49,7 @@ def get_request(item_id: str, principal: PatientDep, svc: ServicesDep) -> Patien
 @router.post(
     "/requests/{item_id}/messages",
     status_code=201,
-    responses=documented(400, 401, 403, 404, 409, 422),
+    responses=documented(400, 401, 403, 404, 409, 422, 429),
 )
 def add_message(
     item_id: str, body: PatientMessage, principal: PatientDep, svc: ServicesDep, ip: IpDep
