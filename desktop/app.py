@@ -119,9 +119,11 @@ class DesktopApp(QObject):
         settings: QSettings | None = None,
         credentials_backend: object | None = None,
         exit_on_close: bool = False,
+        idle_lock_ms: int | None = None,
     ) -> None:
         super().__init__()
         self.qapp = qapp
+        self.idle_lock_ms = idle_lock_ms  # instead of the policy's idle minutes (tests)
         self.exit_on_close = exit_on_close  # leave the event loop when the last window closes
         self.demo = demo
         self.data_dir = data_dir or (demo.data_dir if demo else None)
@@ -143,11 +145,13 @@ class DesktopApp(QObject):
 
     # ---- signing in --------------------------------------------------------------------------
 
-    def show_sign_in(self) -> None:
+    def show_sign_in(self, *, next_person: bool = False) -> None:
         from ui.sign_in import SignInDialog
 
         server = self.demo.url if self.demo else self.settings.get(SERVER)
-        username = "" if self.demo else self.settings.get(LAST_USER, server=server)
+        # On a shared PC the next person types their own name.
+        blank = self.demo is not None or next_person
+        username = "" if blank else self.settings.get(LAST_USER, server=server)
         self.dialog = SignInDialog(server, username, demo=self.demo is not None)
         self.dialog.submitted.connect(self._sign_in)
         self.dialog.rejected.connect(self._dialog_closed)
@@ -193,6 +197,7 @@ class DesktopApp(QObject):
             urgent=session.urgent,
             reference=session.reference,
             sign_out=self.sign_out,
+            idle_lock_ms=self.idle_lock_ms,
         )
         if not self.demo:
             self.settings.put(SERVER, signed.api.base_url)
@@ -224,15 +229,19 @@ class DesktopApp(QObject):
             window.deleteLater()
         return services
 
-    def sign_out(self) -> None:
-        """The window goes at once; the session closes on the write lane; sign-in reappears."""
+    def sign_out(self, reason: str | None = None, *, next_person: bool = False) -> None:
+        """The window goes at once; the session closes on the write lane; sign-in reappears
+        (saying `reason`, if any; for the next person on a shared PC, with no username).
+        The cache is closed, still encrypted, with any unsent actions in it for next time."""
         services = self._close_window()
         if services is not None:
             engine = services.engine
             self._teardown = self.ops.write(
                 "signing out", lambda: close_session(engine, logout=True)
             )
-        self.show_sign_in()
+        self.show_sign_in(next_person=next_person)
+        if reason and self.dialog is not None:
+            self.dialog.show_error(reason)
 
     def request_quit(self) -> None:
         """Quit without blocking: close the session on the write lane, then leave the loop."""

@@ -10,6 +10,12 @@ from typing import Any
 
 from triage_core.calendar import WEEKDAYS
 from triage_core.safety import DEFAULT_GUIDANCE, DEFAULT_REPLIES, GROUP_ORDER
+from triage_core.sessions import (
+    IDLE_LOCK_MAX_MINUTES,
+    IDLE_LOCK_MINUTES,
+    SESSION_IDLE_HOURS,
+    SESSION_IDLE_MAX_HOURS,
+)
 from triage_core.vocabulary import Kind, Priority
 
 KINDS = (Kind.MESSAGE.value, Kind.REFILL.value, Kind.APPOINTMENT.value)  # the editor's order
@@ -108,6 +114,36 @@ def parse_safety(form: dict[str, Any], current: dict[str, Any]) -> tuple[dict[st
     }, errors
 
 
+def parse_sessions(form: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The unattended PC: the desktop's idle lock (minutes) and the server's idle limit of a
+    login (hours). Whole numbers, within what the service accepts."""
+    errors: list[str] = []
+    values: dict[str, Any] = {}
+    for key, default, top, words in (
+        (
+            "idle_lock_minutes",
+            IDLE_LOCK_MINUTES,
+            IDLE_LOCK_MAX_MINUTES,
+            "idle lock: use between 1 and {} minutes",
+        ),
+        (
+            "session_idle_hours",
+            SESSION_IDLE_HOURS,
+            SESSION_IDLE_MAX_HOURS,
+            "unused sessions end: use between 1 and {} hours",
+        ),
+    ):
+        try:
+            value = int(form.get(key, default))
+        except (TypeError, ValueError):
+            value = 0
+        if not 1 <= value <= top:
+            errors.append(words.format(top))
+            value = default
+        values[key] = value
+    return values, errors
+
+
 def build_policy(form: dict[str, Any], current: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """`form` holds the editor's texts; what the editor does not show (templates) is kept."""
     errors: list[str] = []
@@ -161,6 +197,10 @@ def build_policy(form: dict[str, Any], current: dict[str, Any]) -> tuple[dict[st
     if "safety" in form:
         safety, problems = parse_safety(form["safety"], current)
         policy.update(safety)
+        errors += problems
+    if "sessions" in form:
+        sessions, problems = parse_sessions(form["sessions"])
+        policy.update(sessions)
         errors += problems
     if not policy["name"]:
         errors.append("the practice needs a name")

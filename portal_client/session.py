@@ -12,6 +12,7 @@ from .api import ApiClient, Timeouts, User
 from .cache import Cache
 from .credentials import CredentialStore
 from .errors import SignInRequired
+from .unlock import remember_password
 from .urls import normalise_server_url, server_slug
 
 APP_NAME = "triage-desk"
@@ -81,4 +82,6 @@ def sign_in(
     if known is not None and known != user.id:
         cache.feed.reset_for_resync()  # the account was replaced: this cache's rows are not theirs
     cache.set_meta(user_id=user.id, username=user.username, role=user.role, server=server_url)
+    if password is not None:  # the lock screen can check it when the server cannot
+        remember_password(cache, password)
     return SignedIn(api, cache, user, credentials)

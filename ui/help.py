@@ -21,6 +21,7 @@ SHORTCUTS = (
     ("Ctrl+F", "Search"),
     ("Ctrl+1 … Ctrl+7", "Switch queue (My items … Done)"),
     ("Ctrl+PgDown / Ctrl+PgUp", "Next / previous queue"),
+    ("Ctrl+L", "Lock the screen now (your password opens it again)"),
     ("F1", "This list"),
 )
 

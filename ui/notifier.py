@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from desktop.services import Counts
 
 SHOWN_AT_ONCE = 5
+LOCKED_TOOLTIP = "Triage Desk — locked"
+URGENT_WHILE_LOCKED = "Urgent work is waiting"
+UNLOCK_TO_SEE = "Unlock Triage Desk to see it."
 
 
 class Notifier(QObject):
@@ -27,14 +30,37 @@ class Notifier(QObject):
         self.fallback = fallback  # the status bar
         self.shown: list[tuple[str, str]] = []
         self.tray: QSystemTrayIcon | None = None
+        self.locked = False  # the idle lock: nothing but "Urgent work is waiting"
+        self._tooltip = "Triage Desk"
         if QSystemTrayIcon.isSystemTrayAvailable():
             icon = window.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
             self.tray = QSystemTrayIcon(QIcon(icon), window)
             self.tray.show()
 
+    @property
+    def tooltip(self) -> str:
+        """What the tray's tooltip says (or would say, where there is no tray)."""
+        return LOCKED_TOOLTIP if self.locked else self._tooltip
+
     def set_counts(self, counts: Counts) -> None:
+        self._tooltip = f"Triage Desk: {counts.urgent_new} new or urgent"
         if self.tray is not None:
-            self.tray.setToolTip(f"Triage Desk: {counts.urgent_new} new or urgent")
+            self.tray.setToolTip(self.tooltip)
+
+    def lock(self) -> None:
+        """A neutral tray, and any message on screen withdrawn (hiding the icon takes its
+        balloon with it)."""
+        self.locked = True
+        if self.tray is not None:
+            self.tray.setToolTip(self.tooltip)
+            if self.tray.isVisible():
+                self.tray.hide()
+                self.tray.show()
+
+    def unlock(self) -> None:
+        self.locked = False
+        if self.tray is not None:
+            self.tray.setToolTip(self.tooltip)
 
     def notify(self, title: str, text: str) -> None:
         """The tray shows it where there is one; the status bar otherwise."""
@@ -49,6 +75,9 @@ class Notifier(QObject):
         message (screens are shared)."""
         if not waiting:
             return
+        if self.locked:  # no categories, no count: only that something waits
+            self.notify(URGENT_WHILE_LOCKED, UNLOCK_TO_SEE)
+            return
         if len(waiting) == 1:
             self.notify(
                 f"Urgent: {waiting[0].words}",
@@ -59,7 +88,10 @@ class Notifier(QObject):
         self.notify(f"{len(waiting)} urgent requests unclaimed", " · ".join(words))
 
     def clocks(self, alerts: list[Alert]) -> None:
-        """A notice for each item I can act on that became at risk or overdue."""
+        """A notice for each item I can act on that became at risk or overdue (none while
+        locked: they are shown after unlocking)."""
+        if self.locked:
+            return
         for alert in alerts[:SHOWN_AT_ONCE]:
             title = "Overdue" if alert.state == "breached" else "At risk"
             what = (

@@ -1,5 +1,6 @@
 """The practice policy editor (administrators): hours, holidays, SLA targets, cut-offs, and
-(second tab) the safety replies, emergency guidance, escalation minutes and on-call schedule.
+(second tab) the safety replies, emergency guidance, escalation minutes and on-call schedule,
+(third) the idle lock and how long an unused sign-in lasts.
 Input is checked as it is saved; the server checks again and its word is shown as is."""
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ from portal_client.policy_form import (
 )
 from triage_core.calendar import WEEKDAYS
 from triage_core.safety import emergency_guidance, unclaimed_minutes
+from triage_core.sessions import (
+    IDLE_LOCK_MAX_MINUTES,
+    SESSION_IDLE_MAX_HOURS,
+    idle_lock_minutes,
+    session_idle_hours,
+)
 from triage_core.vocabulary import Role
 
 from .widgets import PlainLabel
@@ -80,6 +87,7 @@ class PolicyEditor(QDialog):
         layout = QVBoxLayout(hours_tab)
         self.tabs.addTab(hours_tab, "Hours and targets")
         self.tabs.addTab(self._urgent_tab(policy), "Urgent and on call")
+        self.tabs.addTab(self._sessions_tab(policy), "Unattended PCs")
         top = QFormLayout()
         self.name = QLineEdit(policy.get("name", ""), self)
         self.timezone = QLineEdit(policy.get("timezone", ""), self)
@@ -230,6 +238,39 @@ class PolicyEditor(QDialog):
         layout.addWidget(rota_box, 1)
         return tab
 
+    # ---- the unattended PC: idle lock and session limits -------------------------------------
+
+    def _sessions_tab(self, policy: dict[str, Any]) -> QWidget:
+        tab = QWidget(self)
+        layout = QVBoxLayout(tab)
+        box = QGroupBox("Automatic lock and sign-out (HIPAA automatic logoff)", tab)
+        form = QFormLayout(box)
+        self.idle_lock = QSpinBox(box)
+        self.idle_lock.setRange(1, IDLE_LOCK_MAX_MINUTES)
+        self.idle_lock.setSuffix(" minutes")
+        self.idle_lock.setValue(idle_lock_minutes(policy))
+        self.idle_lock.setAccessibleName("Lock the screen after this many idle minutes")
+        form.addRow("Lock the screen after no input for", self.idle_lock)
+        self.session_idle = QSpinBox(box)
+        self.session_idle.setRange(1, SESSION_IDLE_MAX_HOURS)
+        self.session_idle.setSuffix(" hours")
+        self.session_idle.setValue(int(session_idle_hours(policy)))
+        self.session_idle.setAccessibleName("End a sign-in unused for this many hours")
+        form.addRow("End a sign-in unused for", self.session_idle)
+        layout.addWidget(box)
+        layout.addWidget(
+            PlainLabel(
+                "Every desktop locks after the idle minutes and asks for the person's password "
+                "again; nothing of a patient stays on screen meanwhile. A sign-in whose desktop "
+                "has not been running (or whose saved session has not been used) for the hours "
+                "above ends, and its person signs in again with their password.",
+                tab,
+                selectable=False,
+            )
+        )
+        layout.addStretch(1)
+        return tab
+
     def _clinician_box(self, chosen: str | None, empty: str, parent: QWidget) -> QComboBox:
         box = QComboBox(parent)
         box.addItem(empty, None)
@@ -294,6 +335,10 @@ class PolicyEditor(QDialog):
                 "unclaimed_minutes": self.unclaimed.value(),
                 "on_call_default": self.on_call_default.currentData(),
                 "rota": self._shifts(),
+            },
+            "sessions": {
+                "idle_lock_minutes": self.idle_lock.value(),
+                "session_idle_hours": self.session_idle.value(),
             },
         }
 
