@@ -100,6 +100,48 @@ class Queries:
             rows = conn.execute(select(s.staff).order_by(s.staff.c.display_name))
             return [{**row._mapping, "active": bool(row.active)} for row in rows]
 
+    def patient_list(self) -> list[tuple[str, str, str]]:
+        """(id, "Family, Given", MRN) of every cached patient, by name: the audit log's picker."""
+        with self.cache.read() as conn:
+            rows = conn.execute(
+                select(
+                    s.patients.c.id,
+                    s.patients.c.family_name,
+                    s.patients.c.given_name,
+                    s.patients.c.mrn,
+                ).order_by(s.patients.c.family_name, s.patients.c.given_name)
+            ).all()
+        return [
+            (r.id, ", ".join(part for part in (r.family_name, r.given_name) if part), r.mrn or "")
+            for r in rows
+        ]
+
+    def audit_names(
+        self, patient_ids: set[str], item_ids: set[str]
+    ) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+        """Patient (name, MRN) and item subject for the ids one audit page mentions; ids not in
+        this cache are simply missing."""
+        patients: dict[str, tuple[str, str]] = {}
+        subjects: dict[str, str] = {}
+        with self.cache.read() as conn:
+            for chunk in _chunks(sorted(patient_ids)):
+                for r in conn.execute(
+                    select(
+                        s.patients.c.id,
+                        s.patients.c.given_name,
+                        s.patients.c.family_name,
+                        s.patients.c.mrn,
+                    ).where(s.patients.c.id.in_(chunk))
+                ):
+                    name = " ".join(part for part in (r.given_name, r.family_name) if part)
+                    patients[r.id] = (name, r.mrn or "")
+            for chunk in _chunks(sorted(item_ids)):
+                rows = conn.execute(
+                    select(s.items.c.id, s.items.c.subject).where(s.items.c.id.in_(chunk))
+                )
+                subjects.update({r.id: r.subject for r in rows})
+        return patients, subjects
+
     # ---- counts and whole-cache reads --------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
@@ -197,3 +239,8 @@ class Queries:
         params = {"me": me, "queue": queue, "now": now_text(datetime.now(UTC))}
         rows = self._raw(ALERT_SQL + (MINE_OR_MY_QUEUE if queue else MINE), params)
         return [Alert(*row) for row in rows]
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
