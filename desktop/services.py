@@ -10,14 +10,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from portal_client.api import User
+from portal_client.audit_log import AuditPage, AuditQuery, AuditRow, fetch_page, write_csv
 from portal_client.cache import Cache
 from portal_client.engine import State, SyncEngine
 from portal_client.inbox import Alert, Alerts, Inbox, InboxFilter, InboxPage, InboxRow
 from portal_client.sla_report import Report, build_report
+from portal_client.unlock import Outcome, UnlockAnswer, unlock
 from portal_client.urgent import Urgent, UrgentWatch
 from triage_core.calendar import BusinessCalendar
+from triage_core.sessions import idle_lock_minutes
 
 from .bridge import EngineBridge
 from .ops import Operations
@@ -39,6 +43,17 @@ class Reference:
     @property
     def staff_names(self) -> dict[str, str]:
         return {member["id"]: member["display_name"] for member in self.staff}
+
+    @property
+    def tz(self) -> ZoneInfo | None:
+        """The practice's time zone, when the policy has been synced."""
+        if self.calendar is not None:
+            return self.calendar.tz
+        name = self.policy.get("timezone")
+        try:
+            return ZoneInfo(name) if isinstance(name, str) else None
+        except (ValueError, KeyError):
+            return None
 
     @classmethod
     def read(cls, cache: Cache) -> Reference:
@@ -86,7 +101,10 @@ class DeskServices:
     alerts: Alerts
     urgent: UrgentWatch
     reference: Reference = field(default_factory=Reference)
-    sign_out: Callable[[], None] | None = None
+    # sign_out(reason=None, *, next_person=False): the window goes; the sign-in window shows
+    # the reason, and for the next person an empty username (a shared front-desk PC).
+    sign_out: Callable[..., None] | None = None
+    idle_lock_ms: int | None = None  # instead of the policy's minutes (tests, demos)
     closed: bool = False
 
     def close(self) -> None:
@@ -217,6 +235,26 @@ class DeskServices:
             on_failure=on_failure,
         )
 
+    def record_view(self, item_id: str) -> None:
+        """This person opened the item: recorded for the audit log (delivered by the sync;
+        a repeat open within a minute counts once)."""
+        self._write("recording that you opened the item", lambda: self.engine.record_view(item_id))
+
+    def break_glass(
+        self, item_id: str, reason: str, on_done: Callback, on_failure: Failure
+    ) -> None:
+        """Open an item the role receives as a header, with the reason (the server records
+        the access). On a worker: a network call; the item is shown, not cached."""
+        api = self.engine.api.sibling()
+
+        def work() -> dict[str, Any]:
+            try:
+                return api.item_with_reason(item_id, reason)
+            finally:
+                api.close()
+
+        self._read("opening the item", work, on_done, on_failure)
+
     def dismiss_notice(self, notice_id: int) -> None:
         self._write("dismissing the notice", lambda: self.engine.dismiss_notice(notice_id))
 
@@ -235,12 +273,68 @@ class DeskServices:
 
         self._write("saving the practice policy", work, on_saved, on_failed)
 
+    def unlock(self, password: str, on_done: Callback, on_failure: Failure) -> None:
+        """Check the password of the locked desk (the server, else the cache's verifier) on
+        the write lane: a sign-in replaces the tokens and writes the verifier. Sync never
+        stopped; a session the server ended meanwhile resumes with the new tokens."""
+        engine, cache, user = self.engine, self.cache, self.user
+
+        def work() -> UnlockAnswer:
+            answer = unlock(engine.api, cache, user, password)
+            if answer.outcome is Outcome.ONLINE and engine.status.state is State.SIGN_IN_NEEDED:
+                engine.resume(engine.api)
+            return answer
+
+        self._write("checking your password", work, on_done, on_failure)
+
+    def idle_lock_timeout_ms(self) -> int:
+        """How long without input before the desk locks: the practice policy's minutes."""
+        if self.idle_lock_ms is not None:
+            return self.idle_lock_ms
+        return idle_lock_minutes(self.reference.policy) * 60_000
+
     def write_text(self, path: str, text: str, on_failure: Failure | None = None) -> None:
         self._write(
             "writing the file",
             lambda: Path(path).write_text(text, encoding="utf-8"),
             on_failure=on_failure,
         )
+
+    # ---- the audit log (administrators; the server's answers, named from the cache) ----------
+
+    def audit_page(self, query: AuditQuery, on_done: Callback, on_failure: Failure) -> None:
+        """One page of `GET /audit` on a read worker (its own connection), as `AuditPage`."""
+        reference = self.reference
+
+        def work() -> AuditPage:
+            api = self.engine.api.sibling()
+            try:
+                return fetch_page(api, self.cache.queries, query, reference.staff, reference.tz)
+            finally:
+                api.close()
+
+        self._read("loading the audit log", work, on_done, on_failure)
+
+    def audit_chain(self, on_done: Callback, on_failure: Failure) -> None:
+        """The server walks the whole hash chain: a plain dict of its report."""
+
+        def work() -> dict[str, Any]:
+            api = self.engine.api.sibling()
+            try:
+                return api.audit_chain()
+            finally:
+                api.close()
+
+        self._read("checking the audit chain", work, on_done, on_failure)
+
+    def audit_patients(self, on_done: Callback) -> None:
+        """(id, name, MRN) of every cached patient, for the audit log's patient picker."""
+        self._read("listing patients", self.cache.queries.patient_list, on_done)
+
+    def export_audit(
+        self, path: str, rows: list[AuditRow], on_done: Callback, on_failure: Failure
+    ) -> None:
+        self._write("writing the audit export", lambda: write_csv(path, rows), on_done, on_failure)
 
     @property
     def state(self) -> State:

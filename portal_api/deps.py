@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from .access import AccessService
 from .actions import ActionService
 from .auth import PATIENT, STAFF, AuthService, Principal
 from .config import Settings
@@ -28,6 +29,7 @@ class Services:
     sync: SyncService
     policy: PolicyService
     patients: PatientPortal
+    access: AccessService
     broadcaster: ChangeBroadcaster
     jobs: Jobs
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from triage_core.state_machine import MUTABLE_FIELDS
 from triage_core.vocabulary import PATIENT_VISIBLE_ENTRIES, AuthorKind
 
 from . import changes
-from .models import Entry, Item, utcnow
+from .models import Entry, Item, Staff, utcnow
 
 CHANGE_CHANNEL = "portal_changes"
 
@@ -48,6 +48,7 @@ def item_dict(item: Any, entries: Iterable[Any]) -> dict[str, Any]:
         "version": item.version,
         "details": item.details or {},
         "entries": [entry_dict(e) for e in entries],
+        "restricted": False,
     }
 
 
@@ -61,8 +62,11 @@ def item_state(item: Item, entries: Iterable[Any]) -> dict[str, Any]:
     }
 
 
-def patient_item_dict(item: Any, entries: Iterable[Any]) -> dict[str, Any]:
-    """What the patient sees: no queue, priority, assignee, version, notes or events."""
+def patient_item_dict(
+    item: Any, entries: Iterable[Any], staff_names: Mapping[str, str]
+) -> dict[str, Any]:
+    """What the patient sees: no queue, priority, assignee, version, notes or events, no staff
+    ids (staff are named as they are shown to patients), and of a decision only its outcome."""
     return {
         "id": item.id,
         "kind": item.kind,
@@ -72,12 +76,12 @@ def patient_item_dict(item: Any, entries: Iterable[Any]) -> dict[str, Any]:
         "updated_at": item.updated_at,
         "first_response_at": item.first_response_at,
         "resolved_at": item.resolved_at,
-        "details": item.details or {},
+        "details": patient_details(item.details or {}, staff_names),
         "entries": [
             {
                 "id": e.id,
                 "type": e.type,
-                "author": {"kind": e.author_kind, "id": e.author_id},
+                "author": _patient_author(e, staff_names),
                 "body": e.body,
                 "created_at": e.created_at,
             }
@@ -85,6 +89,52 @@ def patient_item_dict(item: Any, entries: Iterable[Any]) -> dict[str, Any]:
             if e.type in PATIENT_VISIBLE_ENTRIES
         ],
     }
+
+
+# What a patient sees of a decision: what was decided and when, never the internal note or
+# the staff member's id.
+PATIENT_DECISION_KEYS = ("outcome", "quantity", "refills", "starts_at", "decided_at")
+
+
+def patient_details(details: Mapping[str, Any], staff_names: Mapping[str, str]) -> dict[str, Any]:
+    shown = dict(details)
+    decision = details.get("decision")
+    if isinstance(decision, Mapping):
+        shown["decision"] = {k: decision.get(k) for k in PATIENT_DECISION_KEYS if k in decision}
+        shown["decision"]["decided_by_name"] = staff_names.get(
+            str(decision.get("decided_by")), PRACTICE_STAFF
+        )
+    return shown
+
+
+PRACTICE_STAFF = "Practice staff"
+
+
+def _patient_author(entry: Any, staff_names: Mapping[str, str]) -> dict[str, Any]:
+    if entry.author_kind == AuthorKind.STAFF:
+        name = staff_names.get(entry.author_id or "", PRACTICE_STAFF)
+        return {"kind": entry.author_kind, "id": None, "display_name": name}
+    return {"kind": entry.author_kind, "id": entry.author_id}
+
+
+def patient_view(
+    session: Session, item: Item, entries: Iterable[Any] | None = None
+) -> dict[str, Any]:
+    """The patient view of one item, staff named by their display names."""
+    shown = list(entries) if entries is not None else load_entries(session, item.id)
+    decision = (item.details or {}).get("decision") or {}
+    ids = {e.author_id for e in shown if e.author_kind == AuthorKind.STAFF and e.author_id}
+    if isinstance(decision, Mapping) and decision.get("decided_by"):
+        ids.add(str(decision["decided_by"]))
+    return patient_item_dict(item, shown, staff_names(session, ids))
+
+
+def staff_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(Staff.id, Staff.display_name).where(Staff.id.in_(wanted)))
+    return {row.id: row.display_name for row in rows}
 
 
 def patient_dict(patient: Any) -> dict[str, Any]:

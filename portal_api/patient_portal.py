@@ -26,8 +26,9 @@ from . import audit
 from .auth import Principal
 from .db import Database
 from .errors import ApiError, invalid, not_found, validation_details
-from .items import add_entry, entries_by_item, load_entries, mark_changed, patient_item_dict
+from .items import add_entry, entries_by_item, load_entries, mark_changed, patient_view
 from .models import Item, Patient, utcnow
+from .patient_limits import SendingLimits, check_sending
 from .schemas import (
     NewAppointmentDetails,
     NewMessageDetails,
@@ -73,9 +74,20 @@ def refill_details(patient: Patient, requested: NewRefillDetails) -> dict[str, A
 
 
 class PatientPortal:
-    def __init__(self, db: Database, rules: PracticeRules | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        rules: PracticeRules | None = None,
+        limits: SendingLimits | None = None,
+    ) -> None:
         self.db = db
         self.rules = rules or PracticeRules()
+        self.limits = limits or SendingLimits()
+
+    def _check_sending(self, session: Session, patient_id: str, now: datetime) -> None:
+        """429 past the patient's sending limits (patient_limits.py), before anything is
+        written; a message within them is always taken."""
+        check_sending(session, self.limits, patient_id, now, self.rules.read(session)[0])
 
     def create(
         self, principal: Principal, request: NewPatientRequest, ip: str | None
@@ -92,6 +104,7 @@ class PatientPortal:
             patient = session.get(Patient, principal.id)
             if patient is None:
                 raise ApiError(401, "unauthorized", "This account no longer exists.")
+            self._check_sending(session, principal.id, now)
             if isinstance(requested, NewRefillDetails):
                 details = refill_details(patient, requested)
             else:
@@ -187,7 +200,7 @@ class PatientPortal:
             detail=detail,
         )
         return {
-            "item": patient_item_dict(item, load_entries(session, item.id)),
+            "item": patient_view(session, item),
             **receipt(policy, calendar, item, now, reply).to_wire(),
         }
 
@@ -207,12 +220,12 @@ class PatientPortal:
                 )
             )
             entries = entries_by_item(session, [i.id for i in items])
-            return [patient_item_dict(i, entries.get(i.id, ())) for i in items]
+            return [patient_view(session, i, entries.get(i.id, ())) for i in items]
 
     def get(self, principal: Principal, item_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             item = _own_item(session, principal, item_id)
-            return patient_item_dict(item, load_entries(session, item.id))
+            return patient_view(session, item)
 
     def message(
         self, principal: Principal, item_id: str, message: PatientMessage, ip: str | None
@@ -221,6 +234,7 @@ class PatientPortal:
         and announces it (every desktop syncs the change)."""
         now = utcnow()
         with self.db.write() as session:
+            self._check_sending(session, principal.id, now)
             item = _own_item(session, principal, item_id, lock=True)
             earlier = [item.subject] + [
                 e.body
@@ -287,4 +301,4 @@ class PatientPortal:
                 patient_id=principal.id,
                 ip=ip,
             )
-            return patient_item_dict(item, load_entries(session, item.id))
+            return patient_view(session, item)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from triage_core.sessions import (
+    IDLE_LOCK_MAX_MINUTES,
+    IDLE_LOCK_MINUTES,
+    SESSION_IDLE_HOURS,
+    SESSION_IDLE_MAX_HOURS,
+)
 from triage_core.vocabulary import (
     AppointmentChange,
     AppointmentOutcome,
@@ -105,7 +112,7 @@ class RefillDecision(BaseModel):
     outcome: RefillOutcome
     quantity: int | None = None
     refills: int | None = None
-    note: str | None = None
+    note: str | None = Field(None, description="decisions before 2026-11: the internal note")
     decided_by: str
     decided_at: datetime
 
@@ -128,7 +135,7 @@ class CurrentAppointment(BaseModel):
 class AppointmentDecision(BaseModel):
     outcome: AppointmentOutcome
     starts_at: datetime | None = None
-    note: str | None = None
+    note: str | None = Field(None, description="decisions before 2026-11: the internal note")
     decided_by: str
     decided_at: datetime
 
@@ -146,6 +153,11 @@ class MessageDetails(BaseModel):
 
 
 Details = RefillDetails | AppointmentDetails | MessageDetails
+
+
+class ClockMark(BaseModel):
+    at: datetime
+    kind: Literal["response", "pause", "resume", "done", "reopen"]
 
 
 class ItemOut(BaseModel):
@@ -166,6 +178,14 @@ class ItemOut(BaseModel):
         description="by kind: RefillDetails, AppointmentDetails or MessageDetails"
     )
     entries: list[EntryOut]
+    restricted: bool = Field(
+        False,
+        description="true: a header only for this caller's role (entries empty); "
+        "open it in full with GET /items/{id}?reason=...",
+    )
+    clock_marks: list[ClockMark] | None = Field(
+        None, description="headers only: what the response clocks need (entries are empty)"
+    )
 
 
 class ItemEnvelope(BaseModel):
@@ -180,8 +200,10 @@ class PatientOut(BaseModel):
     birth_date: date
     phone: str | None
     email: str | None
-    medications: list[dict[str, Any]]
-    allergies: list[Any]
+    medications: list[dict[str, Any]] | None = Field(
+        None, description="left out for a patient whose items reach this caller as headers only"
+    )
+    allergies: list[Any] | None = Field(None, description="left out like medications")
     last_visit_on: date | None
     pcp_id: str | None
 
@@ -196,10 +218,19 @@ class SyncPage(BaseModel):
 # ---- patient view ----------------------------------------------------------------------------
 
 
+class StaffShownToPatient(BaseModel):
+    kind: Literal[AuthorKind.STAFF]
+    id: None = Field(description="never a staff id in the patient view")
+    display_name: str = Field(description="the staff member as patients see them")
+
+
 class PatientEntryOut(BaseModel):
     id: str
     type: Literal[EntryType.PATIENT_MESSAGE, EntryType.STAFF_REPLY]
-    author: Author = Field(description='{"kind": "system", "id": null} for automatic replies')
+    author: StaffShownToPatient | Author = Field(
+        description='staff: {"kind": "staff", "id": null, "display_name"}; the patient: '
+        'their own id; {"kind": "system", "id": null} for automatic replies'
+    )
     body: str
     created_at: datetime
 
@@ -356,6 +387,10 @@ class PolicyDoc(Strict):
     emergency_guidance: ReplyText | None = None  # "messages are not for emergencies ..."
     escalation: EscalationRules = Field(default_factory=EscalationRules)
     on_call: OnCall = Field(default_factory=OnCall)
+    # The unattended PC: the desktop locks after these idle minutes (HIPAA automatic logoff),
+    # and a login whose refresh token goes unused this many hours ends.
+    idle_lock_minutes: Annotated[int, Field(ge=1, le=IDLE_LOCK_MAX_MINUTES)] = IDLE_LOCK_MINUTES
+    session_idle_hours: Annotated[int, Field(ge=1, le=SESSION_IDLE_MAX_HOURS)] = SESSION_IDLE_HOURS
 
 
 class Actor(BaseModel):
@@ -364,6 +399,7 @@ class Actor(BaseModel):
 
 
 class AuditEventOut(BaseModel):
+    seq: int = Field(description="Position in the chain; pass as before_seq to page back")
     at: datetime
     actor: Actor
     action: str
@@ -375,7 +411,52 @@ class AuditEventOut(BaseModel):
 
 class AuditList(BaseModel):
     events: list[AuditEventOut]
+    next_before_seq: int | None = Field(
+        default=None, description="Older events match: ask again with before_seq=this"
+    )
+
+
+class AuditChain(BaseModel):
+    """The hash chain walked from its first event (`portal-api audit verify` over HTTP)."""
+
+    intact: bool
+    checked: int
+    first_broken_seq: int | None
+    reason: str | None
 
 
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
+
+
+# ---- views recorded by desktops, the patient's access log -------------------------------------
+
+
+class RecordedViewIn(Strict):
+    id: UUID = Field(description="made by the desktop when the item was opened; replays are no-ops")
+    item_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    viewed_at: AwareDatetime
+
+
+class RecordedViews(Strict):
+    views: Annotated[list[RecordedViewIn], Field(min_length=1, max_length=500)]
+
+
+class RecordedViewsReceipt(BaseModel):
+    recorded: int = Field(description="views new to the service")
+    already_recorded: int = Field(description="view ids it had already recorded")
+
+
+class AccessLogStaff(BaseModel):
+    display_name: str
+    role: Role
+
+
+class AccessLogEvent(BaseModel):
+    at: datetime
+    staff: AccessLogStaff
+    action: Literal["viewed", "acted", "break_the_glass"]
+
+
+class AccessLog(BaseModel):
+    events: list[AccessLogEvent]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from . import changes
+from triage_core import disclosure
+
+from . import audit, changes
+from .auth import Principal
 from .db import Database
 from .errors import ApiError
 from .items import entries_by_item, item_dict, patient_dict
@@ -47,7 +52,11 @@ class SyncService:
         self.db = db
         self.instance = instance
 
-    def page(self, cursor: str | None, limit: int) -> dict[str, Any]:
+    def page(
+        self, principal: Principal, cursor: str | None, limit: int, ip: str | None = None
+    ) -> dict[str, Any]:
+        """One page for this person: items in full or as headers (`triage_core.disclosure`),
+        recorded in the audit log as one disclosure when it holds any item."""
         with self.db.read(snapshot=True) as session:
             if cursor:
                 try:
@@ -68,6 +77,12 @@ class SyncService:
             ).all()
             has_more = len(rows) > limit
             rows = rows[:limit]
+            full = [
+                disclosure.in_full(
+                    principal.role, principal.id, cast(Mapping[str, Any], row._mapping)
+                )
+                for row in rows
+            ]
             entries = entries_by_item(session, [item.id for item in rows])
             patient_ids = sorted({item.patient_id for item in rows})
             patients = (
@@ -78,12 +93,59 @@ class SyncService:
             if rows:
                 last = rows[-1]
                 position = changes.Position(last.change_txid, last.change_seq)
-            return {
-                "items": [item_dict(item, entries.get(item.id, ())) for item in rows],
-                "patients": [patient_dict(p) for p in patients],
+            items = [
+                item_dict(item, entries.get(item.id, ()))
+                if shown_in_full
+                else disclosure.header(item_dict(item, entries.get(item.id, ())))
+                for item, shown_in_full in zip(rows, full, strict=True)
+            ]
+            charted = self._charted(session, principal, rows, full)
+            page = {
+                "items": items,
+                "patients": [
+                    patient_dict(p)
+                    if p.id in charted
+                    else disclosure.patient_header(patient_dict(p))
+                    for p in patients
+                ],
                 "cursor": changes.encode_cursor(self.instance, position),
                 "has_more": has_more,
             }
+        if rows:
+            with self.db.write() as session:
+                audit.append(
+                    session,
+                    actor_kind="staff",
+                    actor_id=principal.id,
+                    action="sync.page",
+                    ip=ip,
+                    detail={
+                        "items": len(rows),
+                        "restricted": full.count(False),
+                        "patients": len(patients),
+                    },
+                )
+        return page
+
+    @staticmethod
+    def _charted(
+        session: Session, principal: Principal, rows: Sequence[Any], full: list[bool]
+    ) -> set[str]:
+        """The patients whose chart (medications, allergies) goes to this person: those with
+        at least one item they receive in full, in this page or elsewhere."""
+        charted = {item.patient_id for item, shown in zip(rows, full, strict=True) if shown}
+        others = {item.patient_id for item in rows} - charted
+        if others:
+            for row in session.execute(
+                select(
+                    Item.patient_id, Item.kind, Item.queue, Item.assignee_id, Item.details
+                ).where(Item.patient_id.in_(sorted(others)))
+            ):
+                if row.patient_id not in charted and disclosure.in_full(
+                    principal.role, principal.id, cast(Mapping[str, Any], row._mapping)
+                ):
+                    charted.add(row.patient_id)
+        return charted
 
     def newest_cursor(self) -> tuple[str, bool]:
         """The cursor of the newest visible change, and whether newer ones are held back."""

@@ -40,6 +40,8 @@ from .urls import normalise_server_url
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"TriageDesk/{__version__}"
+# The codes of a refresh the server refused because the login is too old or unused too long.
+SESSION_LIMITS = ("session_idle", "session_expired")
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,9 @@ class ApiClient:
             )
             if response.status_code in (400, 401, 422):
                 self._forget_tokens()
+                code, message, details = _error_body(response)
+                if code in SESSION_LIMITS:  # unused too long, or past its time limit
+                    raise SignInRequired(message, status=401, code=code, details=details)
                 raise SignInRequired("the session has ended; sign in again", status=401)
             raise_for_reply(response)
             self._store_tokens(_json(response))
@@ -354,6 +359,23 @@ class ApiClient:
         data = require(_json(self.call("GET", f"/api/v1/items/{item_id}")), {"item": dict}, "item")
         return dict(data["item"])
 
+    def audit(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of the audit log, newest first (administrators only)."""
+        page = require(
+            _json(self.call("GET", "/api/v1/audit", params=params)), {"events": list}, "audit"
+        )
+        for event in page["events"]:
+            require(event, {"seq": int, "at": str, "action": str, "actor": dict}, "audit event")
+        return page
+
+    def audit_chain(self) -> dict[str, Any]:
+        """The server walks the audit log's hash chain (administrators only; takes a while)."""
+        return require(
+            _json(self.call("GET", "/api/v1/audit/chain", timeout=(self.timeouts.connect, 300.0))),
+            {"intact": bool, "checked": int},
+            "audit chain",
+        )
+
     def act(
         self, item_id: str, action: dict[str, Any], key: str, if_match: int | None = None
     ) -> dict[str, Any]:
@@ -365,6 +387,22 @@ class ApiClient:
         )
         data = require(_json(response), {"item": dict}, "action")
         require(data["item"], {"id": str, "version": int, "entries": list}, "action item")
+        return dict(data["item"])
+
+    def record_views(self, views: list[dict[str, Any]]) -> dict[str, Any]:
+        """Deliver views (`{"id", "item_id", "viewed_at"}`) to the audit log; replays are
+        no-ops on the server."""
+        response = self.call("POST", "/api/v1/audit/views", json={"views": views})
+        return require(
+            _json(response), {"recorded": int, "already_recorded": int}, "recorded views"
+        )
+
+    def item_with_reason(self, item_id: str, reason: str) -> dict[str, Any]:
+        """Open an item this person's role receives as a header (break the glass): the
+        reason is recorded with the access."""
+        response = self.call("GET", f"/api/v1/items/{item_id}", params={"reason": reason})
+        data = require(_json(response), {"item": dict}, "item")
+        require(data["item"], {"id": str, "version": int, "entries": list}, "item")
         return dict(data["item"])
 
     def events(self, read_timeout: float = 60.0) -> Iterator[str]:

@@ -169,6 +169,8 @@ class SyncEngine:
         # Each page is announced as it lands; nothing accumulates over a large sync.
         pulled = self.syncer.pull(collect_ids=False, on_page=self._announce_page)
         more = self.syncer.push() if pushed.retry_in is None else PushResult()
+        if pushed.error is None:
+            self.syncer.deliver_views()
         self._after_cycle(pushed, pulled, more)
         return {
             "pulled_items": pulled.items,
@@ -185,6 +187,11 @@ class SyncEngine:
         """Actions still waiting to go out, and refusals nobody has dismissed."""
         self.status.pending_actions = self.cache.outbox.pending_count()
         self.status.open_notices = len(self.cache.outbox.notices())
+
+    def record_view(self, item_id: str) -> str | None:
+        """Note that this person opened the item (a cache write: call from a worker); it
+        goes to the audit log with the next cycle."""
+        return self.cache.views.record(item_id)
 
     def dismiss_notice(self, notice_id: int) -> None:
         """Mark a refusal notice read (a cache write: call from a worker)."""

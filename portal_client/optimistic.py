@@ -40,13 +40,13 @@ def apply_action(item: dict[str, Any], pending: PendingAction, role: str) -> dic
         return item
     change = transition(item, action, actor, moment)
     prefix = f"pending-{pending.outbox_id}"
-    entry_type = change.entry.type.value if change.entry else "entry"
+    written_ids = [f"{prefix}-{entry.type.value}" for entry in change.entries]
     return apply_to_item(
         item,
         change,
         author_id=pending.actor_id,
         at=pending.created_at,
-        entry_ids=(f"{prefix}-{entry_type}", f"{prefix}-event"),
+        entry_ids=(*written_ids, f"{prefix}-event"),
         extra_data={"pending": True},
     )
 

@@ -134,6 +134,25 @@ class Syncer:
                 if not page["has_more"]:
                     return result
 
+    def deliver_views(self) -> int:
+        """Send the recorded views in batches; a network failure leaves the rest for the next
+        cycle (they are kept in the cache). A batch the server refuses as invalid would be
+        refused forever: it is dropped, with a warning, so the others still go."""
+        delivered = 0
+        while True:
+            batch = self.cache.views.batch()
+            if not batch:
+                return delivered
+            ids = [view["id"] for view in batch]
+            try:
+                self.api.record_views(batch)
+            except (*RETRYABLE, NotFound):
+                return delivered  # kept for the next cycle (or a server that records views)
+            except (Invalid, Forbidden) as exc:
+                log.warning("%d recorded views refused by the server: %s", len(ids), exc.code)
+            self.cache.views.delivered(ids)
+            delivered += len(ids)
+
     def push(self, *, max_actions: int | None = None) -> PushResult:
         """Send queued actions in order, one at a time, until done or the network fails."""
         result = PushResult()

@@ -105,7 +105,8 @@ class RefillDecision:
     outcome: RefillOutcome
     quantity: int | None = _number(0, 1000)
     refills: int | None = _number(0, 12)
-    note: str | None = _text(NOTE_MAX, default=None)
+    message_to_patient: str | None = _text(TEXT_MAX, default=None)  # a staff_reply entry
+    note: str | None = _text(NOTE_MAX, default=None)  # internal: an internal_note entry
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ class AppointmentDecision:
     TYPE: ClassVar[str] = "appointment_decision"
     outcome: AppointmentOutcome
     starts_at: datetime | None = None
-    note: str | None = _text(NOTE_MAX, default=None)
+    message_to_patient: str | None = _text(TEXT_MAX, default=None)  # a staff_reply entry
+    note: str | None = _text(NOTE_MAX, default=None)  # internal: an internal_note entry
 
 
 Action = (
@@ -328,8 +330,17 @@ def json_schema() -> dict[str, Any]:
 
 def user_text(action: Mapping[str, Any]) -> str | None:
     """Text the user wrote for this action (wire form), kept when it fails so it can be reused."""
-    for key in ("body", "note", "resolution", "reason"):
+    for key in ("body", "message_to_patient", "note", "resolution", "reason"):
         value = action.get(key)
         if isinstance(value, str) and value.strip():
             return value
     return None
+
+
+def text_audience(action: Mapping[str, Any]) -> str:
+    """Whom the text of `user_text` was written for: "patient" (a reply, a decision's
+    message) or "internal" (anything else: notes, reasons, resolutions)."""
+    if action.get("type") == Reply.TYPE:
+        return "patient"
+    message = action.get("message_to_patient")
+    return "patient" if isinstance(message, str) and message.strip() else "internal"

@@ -8,6 +8,7 @@ the one that matters now, as due and at-risk moments that the inbox only compare
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -40,12 +41,20 @@ class _Mark:
     kind: str  # "response", "pause", "resume", "done", "reopen"
 
 
-def history(item: dict[str, Any]) -> list[_Mark]:
-    """What happened to the clocks, from the item's entries (so every desktop agrees)."""
+def _moment(value: Any) -> datetime | None:
+    return value if isinstance(value, datetime) else parse_time(value)
+
+
+def history(item: Mapping[str, Any]) -> list[_Mark]:
+    """What happened to the clocks, from the item's entries (so every desktop agrees), or for
+    a header (which has no entries) from the marks the service sent with it."""
+    if item.get("restricted") and isinstance(item.get("clock_marks"), list):
+        sent = [(_moment(m.get("at")), m.get("kind")) for m in item["clock_marks"]]
+        return [_Mark(at, str(kind)) for at, kind in sent if at is not None]
     marks: list[_Mark] = []
     waiting = False
     for entry in item.get("entries", []):
-        at = parse_time(entry.get("created_at"))
+        at = _moment(entry.get("created_at"))
         if at is None:
             continue
         kind = entry.get("type")

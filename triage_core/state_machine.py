@@ -1,7 +1,8 @@
 """What an action does to an item: one function for the service and the desktop.
 
-`transition(item, action, actor, now)` returns the changes to the item's fields, the entry the
-action writes (a reply or a note, if any) and the event line for its history. The service sets
+`transition(item, action, actor, now)` returns the changes to the item's fields, the entries the
+action writes (a reply, a note, or for a decision both: the message to the patient and the
+internal note) and the event line for its history. The service sets
 them on its database row; the desktop folds pending actions over the last server state with
 `apply_to_item`, which gives the item as the contract shows it. Call `permissions.allowed`
 first: `transition` assumes the action is allowed.
@@ -9,7 +10,7 @@ first: `transition` assumes the action is allowed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -46,7 +47,7 @@ MUTABLE_FIELDS = (
     "details",
 )
 # Keys of an event's data that may hold staff-written text (kept out of the audit log).
-FREE_TEXT_KEYS = frozenset({"note", "resolution", "body"})
+FREE_TEXT_KEYS = frozenset({"note", "resolution", "body", "message_to_patient"})
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,9 @@ class NewEntry:
 @dataclass(frozen=True)
 class Transition:
     changes: Mapping[str, Any]  # times as aware datetimes
-    entry: NewEntry | None  # the reply or note the action writes
-    event: NewEntry  # the history line; the written entry's id joins its data as `entry_id`
+    entries: tuple[NewEntry, ...]  # the reply and/or note the action writes, in order
+    event: NewEntry  # the history line; the written entries' ids join its data (`entry_id`,
+    # and `entry_ids` when there are several)
 
 
 def _first_response(item: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -74,13 +76,25 @@ def _close(now: datetime) -> dict[str, Any]:
 def _decided(
     item: Mapping[str, Any], actor: Actor, now: datetime, **decision: Any
 ) -> dict[str, Any]:
-    """A refill or appointment decision: recorded in the details, a first response, done."""
+    """A refill or appointment decision: recorded in the details, a first response, done.
+    The details hold the choices, never text: the words go in entries (`_decision_entries`)."""
     decision |= {"decided_by": actor.id, "decided_at": rfc3339(now)}
     return {
         "details": {**(item.get("details") or {}), "decision": decision},
         **_first_response(item, now),
         **_close(now),
     }
+
+
+def _decision_entries(action: RefillDecision | AppointmentDecision) -> tuple[NewEntry, ...]:
+    """What goes along with a decision: the message to the patient (a reply they see) and
+    the internal note (staff only), each only when it has words."""
+    written: list[NewEntry] = []
+    if action.message_to_patient and action.message_to_patient.strip():
+        written.append(NewEntry(EntryType.STAFF_REPLY, action.message_to_patient))
+    if action.note and action.note.strip():
+        written.append(NewEntry(EntryType.INTERNAL_NOTE, action.note))
+    return tuple(written)
 
 
 def _event(action: Action, body: str, **data: Any) -> NewEntry:
@@ -101,20 +115,20 @@ def transition(item: Mapping[str, Any], action: Action, actor: Actor, now: datet
                 assignee_id=actor.id,
                 previous_assignee_id=item.get("assignee_id"),
             )
-            return Transition(changes, None, event)
+            return Transition(changes, (), event)
         case Release():
             event = _event(action, "Released", previous_assignee_id=item.get("assignee_id"))
-            return Transition({"assignee_id": None}, None, event)
+            return Transition({"assignee_id": None}, (), event)
         case Assign():
             event = _event(action, "Assigned", assignee_id=action.assignee_id)
-            return Transition({"assignee_id": action.assignee_id}, None, event)
+            return Transition({"assignee_id": action.assignee_id}, (), event)
         case Route():
             data: dict[str, Any] = {"from": item.get("queue"), "to": action.queue.value}
             if action.note:
                 data["note"] = action.note
             body = f"Routed to {Queue.describe(action.queue).lower()}"
             return Transition(
-                {"queue": action.queue, "assignee_id": None}, None, _event(action, body, **data)
+                {"queue": action.queue, "assignee_id": None}, (), _event(action, body, **data)
             )
         case SetPriority():
             body = f"Priority set to {action.priority.value}"
@@ -122,7 +136,7 @@ def transition(item: Mapping[str, Any], action: Action, actor: Actor, now: datet
             if action.reason:
                 data["reason"] = action.reason
             event = _event(action, body, **data)
-            return Transition({"priority": action.priority}, None, event)
+            return Transition({"priority": action.priority}, (), event)
         case Reply():
             changes = _first_response(item, now)
             if action.then == ReplyThen.DONE:
@@ -133,20 +147,20 @@ def transition(item: Mapping[str, Any], action: Action, actor: Actor, now: datet
                 changes.update(opened)
             then = action.then.value if action.then else None
             reply = NewEntry(EntryType.STAFF_REPLY, action.body)
-            return Transition(changes, reply, _event(action, "Replied", then=then))
+            return Transition(changes, (reply,), _event(action, "Replied", then=then))
         case Note():
             note = NewEntry(EntryType.INTERNAL_NOTE, action.body)
-            return Transition({}, note, _event(action, "Added a note"))
+            return Transition({}, (note,), _event(action, "Added a note"))
         case WaitPatient():
             return Transition(
-                {"status": Status.WAITING_PATIENT}, None, _event(action, "Waiting on patient")
+                {"status": Status.WAITING_PATIENT}, (), _event(action, "Waiting on patient")
             )
         case Resolve():
             extra = {"resolution": action.resolution} if action.resolution else {}
-            return Transition(_close(now), None, _event(action, "Marked done", **extra))
+            return Transition(_close(now), (), _event(action, "Marked done", **extra))
         case Reopen():
             changes = {"status": Status.OPEN, "resolved_at": None}
-            return Transition(changes, None, _event(action, "Reopened", **{"from": status}))
+            return Transition(changes, (), _event(action, "Reopened", **{"from": status}))
         case RefillDecision():
             changes = _decided(
                 item,
@@ -155,7 +169,6 @@ def transition(item: Mapping[str, Any], action: Action, actor: Actor, now: datet
                 outcome=action.outcome.value,
                 quantity=action.quantity,
                 refills=action.refills,
-                note=action.note,
             )
             event = _event(
                 action,
@@ -164,7 +177,7 @@ def transition(item: Mapping[str, Any], action: Action, actor: Actor, now: datet
                 quantity=action.quantity,
                 refills=action.refills,
             )
-            return Transition(changes, None, event)
+            return Transition(changes, _decision_entries(action), event)
         case AppointmentDecision():
             starts_at = rfc3339(action.starts_at) if action.starts_at else None
             changes = _decided(
@@ -173,7 +186,6 @@ def transition(item: Mapping[str, Any], action: Action, actor: Actor, now: datet
                 now,
                 outcome=action.outcome.value,
                 starts_at=starts_at,
-                note=action.note,
             )
             event = _event(
                 action,
@@ -181,7 +193,7 @@ def transition(item: Mapping[str, Any], action: Action, actor: Actor, now: datet
                 outcome=action.outcome.value,
                 starts_at=starts_at,
             )
-            return Transition(changes, None, event)
+            return Transition(changes, _decision_entries(action), event)
     raise TypeError(f"not an action: {action!r}")  # pragma: no cover - the union is closed
 
 
@@ -207,30 +219,40 @@ def apply_to_item(
     *,
     author_id: str,
     at: str,
-    entry_ids: tuple[str, str],
+    entry_ids: Sequence[str],
     extra_data: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The contract's Item after a transition: fields changed, the written entry and the event
-    appended (`entry_ids` name them; `extra_data` joins both entries' data, e.g. a pending
-    mark). Leaves `item` untouched."""
+    """The contract's Item after a transition: fields changed, the written entries and the
+    event appended (`entry_ids` name them in that order, the event last; `extra_data` joins
+    every new entry's data, e.g. a pending mark). Leaves `item` untouched."""
+    if len(entry_ids) != len(change.entries) + 1:
+        raise ValueError(f"{len(change.entries) + 1} entry ids needed, {len(entry_ids)} given")
     result = dict(item)
     for name, value in change.changes.items():
         result[name] = wire_value(value)
     entries = list(item.get("entries") or [])
     extra = dict(extra_data or {})
-    event_data = plain_data(change.event.data)
-    if change.entry is not None:
-        entries.append(
-            _entry_dict(entry_ids[0], change.entry.type, change.entry.body, author_id, at, extra)
-        )
-        event_data["entry_id"] = entry_ids[0]
+    written_ids = list(entry_ids[:-1])
+    for entry_id, written in zip(written_ids, change.entries, strict=True):
+        entries.append(_entry_dict(entry_id, written.type, written.body, author_id, at, extra))
+    event_data = plain_data(change.event.data) | written_entry_ids(written_ids)
     entries.append(
         _entry_dict(
-            entry_ids[1], EntryType.EVENT, change.event.body, author_id, at, event_data | extra
+            entry_ids[-1], EntryType.EVENT, change.event.body, author_id, at, event_data | extra
         )
     )
     result["entries"] = entries
     return result
+
+
+def written_entry_ids(ids: Sequence[str]) -> dict[str, Any]:
+    """How an event names the entries its action wrote: `entry_id` (the first, as ever) and,
+    when there are several, `entry_ids` (all, in order)."""
+    if not ids:
+        return {}
+    if len(ids) == 1:
+        return {"entry_id": ids[0]}
+    return {"entry_id": ids[0], "entry_ids": list(ids)}
 
 
 def _entry_dict(

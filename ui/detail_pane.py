@@ -7,16 +7,27 @@ actions through its signal; which actions are offered is the domain core's decis
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from portal_client.templates import local_time
+from triage_core.actions import text_audience
 from triage_core.permissions import Actor
+from triage_core.times import rfc3339
 from triage_core.vocabulary import Kind, Priority, Queue, Status
 
-from .composer import Composer
+from .composer import INTERNAL, TO_PATIENT, Composer
 from .item_actions import ItemActions
 from .red_flags import RedFlagBanner
 from .thread_view import ThreadView
@@ -32,6 +43,7 @@ class DetailPane(QWidget):
 
     action_requested = Signal(str, dict, object)
     notice_dismissed = Signal(int)
+    break_glass_requested = Signal(str, str)  # item id, reason
 
     def __init__(self, me: dict[str, str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,6 +90,22 @@ class DetailPane(QWidget):
         for widget in (self.title, self.patient_line, self.patient_facts, self.context):
             body.addWidget(widget)
 
+        self.restricted_box = QFrame(self.body)
+        self.restricted_box.setObjectName("restricted")
+        restricted = QHBoxLayout(self.restricted_box)
+        self.restricted_text = PlainLabel("", self.restricted_box)
+        self.restricted_text.setAccessibleName("Restricted item")
+        self.glass_button = QPushButton("Open anyway (break the glass)…", self.restricted_box)
+        self.glass_button.setToolTip(
+            "Opens the whole item after you give a reason. The access is recorded and "
+            "listed apart in the audit log."
+        )
+        self.glass_button.clicked.connect(self.ask_glass_reason)
+        restricted.addWidget(self.restricted_text, 1)
+        restricted.addWidget(self.glass_button)
+        body.addWidget(self.restricted_box)
+        self.glass_dialog: QInputDialog | None = None
+
         self.thread_view = ThreadView(self.body)
         self.thread_box = self.thread_view.box
         body.addWidget(self.thread_view, 1)
@@ -88,6 +116,8 @@ class DetailPane(QWidget):
         self.editor = Composer(self.body)
         self.editor.reply_requested.connect(self._reply)
         self.editor.note_requested.connect(self._reply)
+        self.editor.attachment_changed.connect(self.item_actions.set_attachment)
+        self.item_actions.confirm_time.dateTimeChanged.connect(self._time_chosen)
         body.addWidget(self.editor)
         # The controls tests and shortcuts reach, by their old names.
         self.buttons = self.item_actions.buttons
@@ -134,6 +164,7 @@ class DetailPane(QWidget):
         self._show_patient(patient)
         self.context.setText(self._context(item, patient, tz))
         self.thread_view.show_entries(item.get("entries", []), self.staff, tz)
+        self._show_restricted(item)
         self._show_banner()
         self.item_actions.show_item(item, staff)
         self.editor.prepare(
@@ -144,6 +175,47 @@ class DetailPane(QWidget):
             self.item_actions.reply_decision(),
             self.item_actions.note_decision(),
         )
+
+    def _show_restricted(self, item: dict[str, Any]) -> None:
+        """A header (not this role's work): who and what kind, not what it says."""
+        restricted = bool(item.get("restricted"))
+        self.restricted_box.setVisible(restricted)
+        self.thread_view.setVisible(not restricted)
+        self.editor.setVisible(not restricted)
+        if restricted:
+            self.restricted_text.setText(
+                f"This {Kind.describe(item['kind']).lower()} is not part of your role's work, "
+                "so its messages and the patient's medications and allergies were not sent to "
+                "this computer. You can still claim it or move it to the right queue."
+            )
+
+    def ask_glass_reason(self) -> QInputDialog | None:
+        """Why open it? A non-modal question; the item opens when it is answered."""
+        if self.item is None:
+            return None
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Break the glass")
+        dialog.setLabelText(
+            "This item is not part of your role's work. Why do you need to open it?\n"
+            "(Your reason and this access are recorded in the audit log.)"
+        )
+        dialog.setInputMode(QInputDialog.InputMode.TextInput)
+        dialog.setOkButtonText("Open item")
+        item_id = self.item["id"]
+        dialog.textValueSelected.connect(lambda reason: self._open_with(item_id, reason))
+        dialog.open()
+        self.glass_dialog = dialog
+        return dialog
+
+    def _open_with(self, item_id: str, reason: str) -> None:
+        if reason.strip():
+            self.break_glass_requested.emit(item_id, reason.strip()[:500])
+
+    def say(self, text: str) -> None:
+        """A short message over the item (not a stored notice)."""
+        self.banner_text.setText(text)
+        self.reuse_button.hide()
+        self.banner.show()
 
     def _title(self, item: dict[str, Any]) -> str:
         assignee = (
@@ -168,15 +240,17 @@ class DetailPane(QWidget):
             return
         self.patient_line.setText(f"{patient['given_name']} {patient['family_name']}")
         allergies = patient.get("allergies") or []
+        if "allergies" not in patient:  # a header's patient: never read as "none known"
+            allergy_line = "Allergies: not sent to your role"
+        elif allergies:
+            allergy_line = "Allergies: " + ", ".join(
+                f"{a.get('substance')} ({a.get('reaction')})" for a in allergies
+            )
+        else:
+            allergy_line = "No known allergies"
         self.patient_facts.setText(
             f"Born {patient.get('birth_date', '')} · MRN {patient.get('mrn', '')} · "
-            f"{patient.get('phone') or 'no phone'}\n"
-            + (
-                "Allergies: "
-                + ", ".join(f"{a.get('substance')} ({a.get('reaction')})" for a in allergies)
-                if allergies
-                else "No known allergies"
-            )
+            f"{patient.get('phone') or 'no phone'}\n{allergy_line}"
         )
 
     def _context(self, item: dict[str, Any], patient: dict[str, Any] | None, tz: str | None) -> str:
@@ -224,6 +298,8 @@ class DetailPane(QWidget):
                 f"Decision: {decision.get('outcome')} by {who} "
                 f"{_when(decision.get('decided_at'), tz)}"
             )
+            if decision.get("note"):  # decisions from before notes became entries
+                lines.append(f"Internal note (staff only): {decision['note']}")
         return "\n".join(lines)
 
     def _show_banner(self) -> None:
@@ -240,11 +316,13 @@ class DetailPane(QWidget):
         if self.item is None:
             return
         if decided:
-            # Text written before a decision goes with it; the decision is based on what the
-            # person saw, so it carries that version (a change meanwhile is not overruled).
+            # Text written before a decision goes with it, to the audience it was written
+            # for (the button said which); the decision is based on what the person saw, so
+            # it carries that version (a change meanwhile is not overruled).
             text = self.editor.written()
             if text:
-                action = {**action, "note": text}
+                key = "message_to_patient" if self.editor.mode == TO_PATIENT else "note"
+                action = {**action, key: text}
             self.editor.clear()
             self.action_requested.emit(self.item["id"], action, self.item["version"])
         else:
@@ -261,14 +339,32 @@ class DetailPane(QWidget):
         self.item_actions.done()
 
     def send_reply(self) -> None:
-        self.editor.send_reply()
+        """Ctrl+Enter: send what is written, to the audience chosen."""
+        self.editor.send()
 
     def add_note(self) -> None:
         self.editor.add_note()
 
+    def focus_composer(self, mode: str = TO_PATIENT) -> None:
+        self.editor.focus(mode)
+
+    def focus_note(self) -> None:
+        self.editor.focus(INTERNAL)
+
+    def _time_chosen(self, chosen: QDateTime) -> None:
+        """A canned reply names the time in the picker, not the one being replaced."""
+        moment = datetime.fromtimestamp(chosen.toSecsSinceEpoch(), UTC)
+        self.editor.set_value(
+            "appointment_time", local_time(rfc3339(moment), self.policy.get("timezone"))
+        )
+
     def _reuse_text(self) -> None:
         if self.notice and self.notice.get("user_text"):
-            self.editor.reuse(self.notice["user_text"])
+            try:
+                action = json.loads(self.notice.get("action_json") or "{}")
+            except ValueError:
+                action = {}
+            self.editor.reuse(self.notice["user_text"], text_audience(action))
 
     def _dismiss(self) -> None:
         if self.notice:

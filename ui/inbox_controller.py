@@ -47,9 +47,13 @@ class InboxController(QObject):
         self._asked = {"view": 0, "item": 0, "counts": 0}
         self._answered = dict(self._asked)
         self._shown_filter: InboxFilter | None = None
+        # The open item as fetched with a reason (break the glass): shown instead of its
+        # header until it changes or another item is opened. Never cached.
+        self._glass: dict[str, dict[str, Any]] = {}
         queues.queue_selected.connect(self._queue_changed)
         inbox.filter_changed.connect(self.reload)
-        inbox.item_selected.connect(self.show_item)
+        inbox.item_selected.connect(self.open_item)
+        detail.break_glass_requested.connect(self.break_glass)
         services.bridge.items_changed.connect(self.on_items_changed)
         services.bridge.notices_changed.connect(self.on_notices_changed)
         services.bridge.reference_changed.connect(self.on_reference_changed)
@@ -145,6 +149,11 @@ class InboxController(QObject):
 
     # ---- the open item -----------------------------------------------------------------------
 
+    def open_item(self, item_id: str) -> None:
+        """The person opened an item: shown, and recorded as a view for the audit log."""
+        self.services.record_view(item_id)
+        self.show_item(item_id)
+
     def show_item(self, item_id: str) -> None:
         token = self._ask("item")
         self.services.load_item(item_id, partial(self._item_arrived, token))
@@ -153,10 +162,33 @@ class InboxController(QObject):
         if not self._current("item", token):
             return
         reference = self.services.reference
+        item = answer.item
+        glass = self._glass.get(answer.item_id)
+        if (
+            item is not None
+            and item.get("restricted")
+            and glass is not None
+            and glass["version"] >= item["version"]
+        ):
+            item = glass  # opened with a reason, and nothing has changed since
+        self._glass = {answer.item_id: glass} if glass is not None else {}
         self.detail.show_item(
-            answer.item, answer.patient, list(reference.staff), reference.policy, answer.notice
+            item, answer.patient, list(reference.staff), reference.policy, answer.notice
         )
         self.item_shown.emit(answer.item_id)
+
+    def break_glass(self, item_id: str, reason: str) -> None:
+        """Open a header in full with the reason given (recorded by the server)."""
+
+        def opened(item: dict[str, Any]) -> None:
+            self._glass = {item_id: item}
+            if self.detail.item is not None and self.detail.item["id"] == item_id:
+                self.show_item(item_id)
+
+        def failed(exc: Exception) -> None:
+            self.detail.say(f"The item could not be opened: {getattr(exc, 'message', exc)}")
+
+        self.services.break_glass(item_id, reason, opened, failed)
 
     def act(self, item_id: str, action: dict[str, Any], if_match: object, on_failure: Any) -> None:
         self.services.act(

@@ -57,6 +57,13 @@ SIMPLE = (
 )
 
 
+# What a decision button says goes along with it (the composer's text and its audience): a
+# short word on the button, the whole sentence for its tooltip and screen readers.
+ATTACHMENT_WORDS = {
+    "": ("(no message)", "Nothing is written: no message goes to the patient."),
+    "patient": ("+ message", "Your text goes to the patient with the decision."),
+    "internal": ("+ note", "Your text is kept as an internal note (staff only)."),
+}
 LOWERING = "(asked when the button is pressed)"  # a reason stands in while offering
 
 
@@ -103,8 +110,11 @@ class ItemActions(QWidget):
         layout.addLayout(grid)
 
         self.decision_row = QWidget(self)
-        decision = QHBoxLayout(self.decision_row)
-        decision.setContentsMargins(0, 0, 0, 0)
+        decision_rows = QVBoxLayout(self.decision_row)
+        decision_rows.setContentsMargins(0, 0, 0, 0)
+        first_row, second_row = QHBoxLayout(), QHBoxLayout()
+        decision_rows.addLayout(first_row)
+        decision_rows.addLayout(second_row)
         self.approve = QPushButton("Approve", self.decision_row)
         self.modify = QPushButton("Approve 30 days", self.decision_row)
         self.deny = QPushButton("Deny", self.decision_row)
@@ -115,17 +125,23 @@ class ItemActions(QWidget):
         self.confirm = QPushButton("Confirm appointment", self.decision_row)
         self.decline = QPushButton("Decline", self.decision_row)
         self.decision_note = PlainLabel("", self.decision_row, selectable=False)
-        for widget in (
-            self.approve,
-            self.modify,
-            self.deny,
-            self.confirm_time,
-            self.confirm,
-            self.decline,
-            self.decision_note,
+        # Two rows: each button says what goes along with it, which needs the width.
+        for row, widgets in (
+            (first_row, (self.approve, self.modify, self.confirm_time)),
+            (second_row, (self.deny, self.confirm, self.decline, self.decision_note)),
         ):
-            decision.addWidget(widget)
-        decision.addStretch(1)
+            for widget in widgets:
+                row.addWidget(widget)
+            row.addStretch(1)
+        self._decision_labels = {
+            self.approve: "Approve",
+            self.modify: "Approve 30 days",
+            self.deny: "Deny",
+            self.confirm: "Confirm appointment",
+            self.decline: "Decline",
+        }
+        self._attachment = ""
+        self.set_attachment("")
         self.approve.clicked.connect(lambda: self._refill(RefillOutcome.APPROVED))
         self.modify.clicked.connect(lambda: self._refill(RefillOutcome.MODIFIED))
         self.deny.clicked.connect(lambda: self._refill(RefillOutcome.DENIED))
@@ -194,6 +210,19 @@ class ItemActions(QWidget):
         else:
             self.decision_note.setText("")
         self.decision_row.setVisible(is_refill or is_appt)
+        self.set_attachment(self._attachment)
+
+    def set_attachment(self, audience: str) -> None:
+        """Say on each decision button what goes along with it: the text in the composer, as
+        a message to the patient or an internal note, or nothing."""
+        self._attachment = audience
+        word, sentence = ATTACHMENT_WORDS.get(audience, ATTACHMENT_WORDS[""])
+        for button, label in self._decision_labels.items():
+            button.setText(f"{label} {word}")
+            button.setAccessibleName(f"{label} {word}")
+            if button.isEnabled():  # (a disabled button's tooltip says why it is disabled)
+                button.setToolTip(sentence)
+            button.setAccessibleDescription(sentence if button.isEnabled() else button.toolTip())
 
     def reply_decision(self) -> Any:
         return self._offer(Reply("text"))
@@ -266,11 +295,8 @@ class ItemActions(QWidget):
             self._request(Route(Queue(queue)))
 
     def _refill(self, outcome: RefillOutcome) -> None:
-        if outcome == RefillOutcome.MODIFIED:
-            note = "30-day supply; please book a visit for further refills."
-            self._request(RefillDecision(outcome, quantity=30, note=note), decided=True)
-        else:
-            self._request(RefillDecision(outcome), decided=True)
+        quantity = 30 if outcome == RefillOutcome.MODIFIED else None
+        self._request(RefillDecision(outcome, quantity=quantity), decided=True)
 
     def _appointment(self, outcome: AppointmentOutcome) -> None:
         starts_at = None

@@ -8,6 +8,7 @@ reads come back from workers, and the status line is the engine's own count.
 from __future__ import annotations
 
 import time
+from datetime import date, datetime
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QStackedWidget,
 )
 
 from desktop.services import DeskServices
@@ -27,11 +29,14 @@ from portal_client.engine import State
 from portal_client.inbox import QUEUES
 from triage_core.vocabulary import Role
 
+from .audit_log import AuditLogDialog, ask_save_path
 from .detail_pane import DetailPane
 from .help import SHORTCUTS, HelpDialog
 from .inbox_controller import InboxController
 from .inbox_model import InboxModel
 from .inbox_pane import InboxPane
+from .lock_controller import LockController
+from .lock_screen import LockScreen
 from .notifier import Notifier
 from .policy_editor import PolicyEditor
 from .queue_pane import QueuePane
@@ -90,7 +95,12 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
         self.splitter.setSizes([210, 760, 520])
-        self.setCentralWidget(self.splitter)
+        # The lock screen is the other page: locked, the panes are hidden, not just covered.
+        self.lock_screen = LockScreen(user.display_name, self)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.splitter)
+        self.stack.addWidget(self.lock_screen)
+        self.setCentralWidget(self.stack)
 
         status = self.statusBar()
         self.who = PlainLabel(
@@ -105,6 +115,7 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.sign_out_button)
         self.notifier = Notifier(self, self.say)
         services.ops.reporter = self.say
+        self.lock = LockController(self, services)
 
         self.detail.action_requested.connect(self._act)
         self.detail.notice_dismissed.connect(services.dismiss_notice)
@@ -115,6 +126,8 @@ class MainWindow(QMainWindow):
 
         self.report_dialog: SlaReportDialog | None = None
         self.policy_editor: PolicyEditor | None = None
+        self.audit_log: AuditLogDialog | None = None
+        self.audit_action: QAction | None = None  # administrators only
         self._ticks = 0
         self._clock = QTimer(self)
         self._clock.setInterval(TICK_MS)
@@ -134,6 +147,7 @@ class MainWindow(QMainWindow):
         self.check_urgent()  # unclaimed urgent work is announced on opening too
         self.update_status()
         self.resize(1500, 900) if not self._layout_restored else None
+        self.lock.start()  # the idle clock
 
     # ---- plumbing ----------------------------------------------------------------------------
 
@@ -191,7 +205,8 @@ class MainWindow(QMainWindow):
         self._ticks += 1
         if self._ticks % CLOCK_TICKS == 0:
             self.controller.refresh_clocks()
-            self.check_alerts()
+            if not self.lock.locked:  # (clock notices wait for the unlock)
+                self.check_alerts()
             self.check_urgent()  # (repeats every five minutes until claimed)
 
     def check_urgent(self) -> None:
@@ -229,6 +244,7 @@ class MainWindow(QMainWindow):
             self.say(f"{count} action{'s' if count != 1 else ''} not accepted – see the item", 8000)
 
     def stop_timers(self) -> None:
+        self.lock.stop()
         self._clock.stop()
         self._urgent_soon.stop()
         self.notifier.hide()
@@ -247,7 +263,7 @@ class MainWindow(QMainWindow):
         bind("C", self.detail.claim)
         bind("D", self.detail.done)
         bind("R", self._focus_reply)
-        bind("N", self._focus_reply)
+        bind("N", self._focus_note)
         bind("Ctrl+Return", self.detail.send_reply)
         bind("Ctrl+F", self._focus_search)
         bind("Ctrl+PgDown", lambda: self.queues.step(1))
@@ -255,6 +271,11 @@ class MainWindow(QMainWindow):
         for n, (key, _label) in enumerate(QUEUES, start=1):
             bind(f"Ctrl+{n}", lambda k=key: self.queues.select(k))
         bind("F1", self._help)
+        lock_action = QAction("Lock now", self)
+        lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        lock_action.triggered.connect(self.lock.lock)
+        self.addAction(lock_action)  # (works with the menu bar hidden too)
+        self.menuBar().addMenu("&Session").addAction(lock_action)
         report_action = QAction("SLA report…", self)
         report_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
         report_action.triggered.connect(self.open_sla_report)
@@ -262,7 +283,11 @@ class MainWindow(QMainWindow):
         if self.services.user.role == Role.ADMIN:
             policy_action = QAction("Practice policy…", self)
             policy_action.triggered.connect(self.open_policy_editor)
-            self.menuBar().addMenu("&Practice").addAction(policy_action)
+            practice_menu = self.menuBar().addMenu("&Practice")
+            practice_menu.addAction(policy_action)
+            self.audit_action = QAction("Audit log…", self)
+            self.audit_action.triggered.connect(self.open_audit_log)
+            practice_menu.addAction(self.audit_action)
         sound = QAction("Sound with urgent notifications", self)
         sound.setCheckable(True)
         sound.setChecked(bool(self.settings.get(URGENT_SOUND)))
@@ -288,6 +313,22 @@ class MainWindow(QMainWindow):
         editor.open()
         self.policy_editor = editor
         return editor
+
+    def open_audit_log(self) -> AuditLogDialog:
+        """Non-modal: an administrator may keep it open beside the inbox."""
+        if self.audit_log is None:
+            tz = self.services.reference.tz
+            today = datetime.now(tz).date() if tz is not None else date.today()
+            self.audit_log = AuditLogDialog(
+                self.services, self.services.reference.staff, self._ask_audit_path, today, self
+            )
+        if self.audit_log.isVisible():
+            self.audit_log.raise_()  # (open already: bring it forward)
+        self.audit_log.show()
+        return self.audit_log
+
+    def _ask_audit_path(self, on_chosen: Any) -> None:
+        ask_save_path(self, on_chosen)
 
     def _save_policy(self, policy: dict[str, Any], on_saved: Any, on_failed: Any) -> None:
         def saved(result: dict[str, Any]) -> None:
@@ -316,7 +357,11 @@ class MainWindow(QMainWindow):
 
     def _focus_reply(self) -> None:
         if self.detail.item is not None:
-            self.detail.composer.setFocus()
+            self.detail.focus_composer()
+
+    def _focus_note(self) -> None:
+        if self.detail.item is not None:
+            self.detail.focus_note()
 
     def _focus_search(self) -> None:
         self.inbox.search.setFocus()

@@ -12,10 +12,12 @@ from triage_core.vocabulary import AuthorKind, EntryType
 from .red_flags import FlaggedMessage
 from .widgets import PlainLabel
 
+# Every entry says who can read it: the patient's words, what went to the patient, what stayed
+# with the staff.
 HEADINGS = {
     EntryType.PATIENT_MESSAGE: "{name} wrote",
-    EntryType.STAFF_REPLY: "Reply from {name}",
-    EntryType.INTERNAL_NOTE: "Internal note · {name}",
+    EntryType.STAFF_REPLY: "To the patient · reply from {name}",
+    EntryType.INTERNAL_NOTE: "Internal note · staff only · {name}",
 }
 
 

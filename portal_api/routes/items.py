@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from triage_core import disclosure
 from triage_core.actions import json_schema
 
 from .. import audit
 from ..deps import IpDep, ServicesDep, StaffDep
-from ..errors import documented, not_found
+from ..errors import ApiError, documented, not_found
 from ..items import item_dict, load_entries
 from ..models import Item
 from ..schemas import ItemEnvelope
@@ -28,24 +29,47 @@ ACTION_BODY = {
 
 
 @router.get("/items/{item_id}", responses=documented(401, 403, 404))
-def get_item(item_id: str, principal: StaffDep, svc: ServicesDep, ip: IpDep) -> ItemEnvelope:
-    """One item in full. Recorded in the audit log as a view."""
+def get_item(
+    item_id: str,
+    principal: StaffDep,
+    svc: ServicesDep,
+    ip: IpDep,
+    reason: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description="why a restricted item is opened (break the glass); recorded",
+        ),
+    ] = None,
+) -> ItemEnvelope:
+    """One item in full, recorded in the audit log as a view. An item this person's role
+    receives as a header (`restricted`) opens only with a `reason`: break the glass, recorded
+    apart (`item.break_glass`); without one → `403` code `restricted`."""
+    reason = (reason or "").strip() or None
     with svc.db.write() as session:
         item = session.get(Item, item_id)
         if item is None:
             raise not_found()
+        shown = item_dict(item, load_entries(session, item.id))
+        breaking_glass = not disclosure.in_full(principal.role, principal.id, shown)
+        if breaking_glass and reason is None:
+            raise ApiError(
+                403,
+                "restricted",
+                "This item is not part of your role's work. To open it, give a reason; "
+                "the access is recorded.",
+            )
         audit.append(
             session,
             actor_kind="staff",
             actor_id=principal.id,
-            action="item.view",
+            action="item.break_glass" if breaking_glass else "item.view",
             item_id=item.id,
             patient_id=item.patient_id,
             ip=ip,
+            detail={"reason": reason} if breaking_glass else {},
         )
-        return ItemEnvelope.model_validate(
-            {"item": item_dict(item, load_entries(session, item.id))}
-        )
+        return ItemEnvelope.model_validate({"item": shown})
 
 
 @router.post(

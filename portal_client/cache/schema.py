@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -139,6 +139,19 @@ notices = Table(
     Column("dismissed", Integer, nullable=False, default=0),
 )
 
+# Items this person opened, recorded for the audit log (the server cannot see reads from this
+# cache) until the server has them; then kept a minute so a repeat open counts once.
+views = Table(
+    "views",
+    metadata,
+    Column("id", Text, primary_key=True),  # the view id the server records it under
+    Column("item_id", Text, nullable=False),
+    Column("viewed_at", Text, nullable=False),  # RFC 3339
+    Column("opened", Float, nullable=False),  # epoch seconds, for the one-minute rule
+    Column("sent", Integer, nullable=False, default=0),
+)
+Index("ix_views_item", views.c.item_id, views.c.opened)
+
 FTS_DDL_V1 = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5("
     "item_id UNINDEXED, subject, patient, body, tokenize='unicode61 remove_diacritics 2')"
@@ -204,4 +217,13 @@ def _v1_to_v2(conn: Connection) -> None:
     conn.exec_driver_sql("UPDATE meta SET value = NULL WHERE key = 'cursor'")  # refill the index
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {0: _create_v1, 1: _v1_to_v2}
+def _v2_to_v3(conn: Connection) -> None:
+    """Views recorded for the audit log."""
+    views.create(conn)  # with its index
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    0: _create_v1,
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+}

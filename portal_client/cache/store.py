@@ -47,6 +47,7 @@ class Cache:
         from .feed import Feed
         from .outbox import Outbox
         from .queries import Queries
+        from .views import Views
 
         self.engine = engine
         self.path = path
@@ -59,6 +60,7 @@ class Cache:
         self.feed = Feed(self)
         self.outbox = Outbox(self)
         self.queries = Queries(self)
+        self.views = Views(self)
 
     # ---- opening -----------------------------------------------------------------------------
 

@@ -11,10 +11,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from portal_api.patient_limits import SendingLimits
 from portal_client.optimistic import PendingAction
 from portal_client.optimistic import apply_action as fold_pending
 from tests.helpers import act, bearer, login, patient_login
 from triage_core.actions import from_wire
+from triage_core.disclosure import header, in_full
 from triage_core.permissions import Actor, allowed
 from triage_core.state_machine import apply_to_item, transition
 from triage_core.times import parse_time
@@ -41,6 +43,8 @@ REQUESTS = {
 TEXT = st.text(
     st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12
 )
+# What may go along with a decision: a message to the patient, an internal note, both, none.
+DECISION_WORDS = st.fixed_dictionaries({}, optional={"message_to_patient": TEXT, "note": TEXT})
 ACTIONS = st.one_of(
     st.builds(lambda force: {"type": "claim", "force": force}, st.booleans()),
     st.just({"type": "release"}),
@@ -62,22 +66,26 @@ ACTIONS = st.one_of(
     st.builds(lambda r: {"type": "resolve", **({"resolution": r} if r else {})}, st.none() | TEXT),
     st.just({"type": "reopen"}),
     st.builds(
-        lambda outcome, quantity: {
+        lambda outcome, quantity, words: {
             "type": "refill_decision",
             "outcome": outcome,
             **({"quantity": quantity} if quantity is not None else {}),
+            **words,
         },
         st.sampled_from(["approved", "denied", "modified"]),
         st.none() | st.integers(0, 90),
+        DECISION_WORDS,
     ),
     st.builds(
-        lambda outcome, when: {
+        lambda outcome, when, words: {
             "type": "appointment_decision",
             "outcome": outcome,
             **({"starts_at": when} if when else {}),
+            **words,
         },
         st.sampled_from(["confirmed", "declined"]),
         st.sampled_from([None, "2026-12-03T14:30:00Z"]),
+        DECISION_WORDS,
     ),
 )
 
@@ -90,7 +98,9 @@ def entries_without_ids(item: dict[str, Any]) -> list[dict[str, Any]]:
     """Entries as written, but for their ids (the desktop names pending ones itself)."""
     plain = []
     for entry in item["entries"]:
-        data = {k: v for k, v in entry["data"].items() if k not in ("entry_id", "pending")}
+        data = {
+            k: v for k, v in entry["data"].items() if k not in ("entry_id", "entry_ids", "pending")
+        }
         plain.append({**without(entry, "id"), "data": data})
     return plain
 
@@ -110,6 +120,8 @@ def test_the_service_the_core_and_the_desktop_fold_agree(
     tokens = {name: login(client, name) for name in STAFF}
     ids = {name: tokens[name]["user"]["id"] for name in STAFF}
     roles = {name: tokens[name]["user"]["role"] for name in STAFF}
+    # Every example files as patient1 within a minute: the sending limit is not tested here.
+    client.app.state.services.patients.limits = SendingLimits(per_minute=0, per_day=0)
     patient = patient_login(client, "patient1")
     created = client.post("/api/v1/patient/requests", json=REQUESTS[kind], headers=bearer(patient))
     assert created.status_code == 201, created.text
@@ -127,7 +139,15 @@ def test_the_service_the_core_and_the_desktop_fold_agree(
             assert reply.json()["error"]["message"] == decision.reason
             continue
         assert reply.status_code == 200, (wire, decision, reply.text)
-        after = reply.json()["item"]
+        answered = reply.json()["item"]
+        # Each person receives the item as their role may see it; the whole of it, as a
+        # nurse receives it, is what the core predicts.
+        after = client.get(f"/api/v1/items/{item_id}", headers=bearer(tokens["nurse"])).json()[
+            "item"
+        ]
+        expected_answer = after if in_full(actor.role, actor.id, after) else header(after)
+        assert answered == expected_answer
+        assert answered["restricted"] == (not in_full(actor.role, actor.id, after))
         at = after["entries"][-1]["created_at"]  # the service's clock, for a like-for-like view
         moment = parse_time(at)
         assert moment is not None
@@ -137,7 +157,7 @@ def test_the_service_the_core_and_the_desktop_fold_agree(
             transition(item, action, actor, moment),
             author_id=actor.id,
             at=at,
-            entry_ids=(new_ids[0], new_ids[-1]),
+            entry_ids=new_ids,
         )
         assert without(predicted, "updated_at", "version") == without(
             after, "updated_at", "version"

@@ -313,6 +313,7 @@ def test_an_action_taken_offline_is_delivered_when_the_server_returns(
     app.services.engine.sync_now()
     wait_for(qtbot, lambda: app.services.engine.status.state is State.OFFLINE, timeout=20)
     open_item(qtbot, window, item.id)
+    qtbot.mouseClick(window.detail.editor.internal, Qt.MouseButton.LeftButton)
     window.detail.composer.setPlainText("Written while the server was away.")
     qtbot.mouseClick(window.detail.note_button, Qt.MouseButton.LeftButton)
     wait_for(qtbot, lambda: "action waiting" in window.sync_state.text(), timeout=10)

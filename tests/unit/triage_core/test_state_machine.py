@@ -36,15 +36,16 @@ DOCTOR = Actor("d1", "clinician")
 def apply(shown: dict, action, actor: Actor = NURSE, at: datetime = NOW) -> dict:  # type: ignore[no-untyped-def]
     change = transition(shown, action, actor, at)
     n = len(shown["entries"])
+    ids = [f"e{n}-{k}" for k in range(len(change.entries))]
     return apply_to_item(
-        shown, change, author_id=actor.id, at=rfc3339(at), entry_ids=(f"e{n}", f"v{n}")
+        shown, change, author_id=actor.id, at=rfc3339(at), entry_ids=(*ids, f"v{n}")
     )
 
 
 def test_claiming_a_new_item_opens_it_and_names_both_holders() -> None:
     change = transition(contract_item(assignee_id=None), Claim(), NURSE, NOW)
     assert change.changes == {"assignee_id": "n1", "status": "open"}
-    assert change.entry is None
+    assert change.entries == ()
     assert change.event.body == "Claimed"
     assert change.event.data == {
         "action": "claim",
@@ -93,21 +94,41 @@ def test_a_plain_reply_opens_a_new_item_and_a_note_changes_no_field() -> None:
 
 
 def test_a_refill_decision_records_who_and_when_and_closes() -> None:
-    decided = apply(
-        contract_item(), RefillDecision(RefillOutcome.MODIFIED, quantity=30, note="30 days"), DOCTOR
-    )
+    decided = apply(contract_item(), RefillDecision(RefillOutcome.MODIFIED, quantity=30), DOCTOR)
     decision = decided["details"]["decision"]
     assert decision == {
         "outcome": "modified",
         "quantity": 30,
         "refills": None,
-        "note": "30 days",
         "decided_by": "d1",
         "decided_at": rfc3339(NOW),
     }
     assert decided["status"] == "done" and decided["first_response_at"] == rfc3339(NOW)
     assert decided["entries"][-1]["body"] == "Refill modified"
-    assert "note" not in decided["entries"][-1]["data"]  # free text stays out of the event
+    assert [e["type"] for e in decided["entries"]] == ["event"]  # no words, no entries
+
+
+def test_a_decision_says_to_whom_its_words_go() -> None:
+    action = RefillDecision(
+        RefillOutcome.DENIED,
+        message_to_patient="Please book a visit first.",
+        note="Suspect early refill, check PDMP",
+    )
+    decided = apply(contract_item(), action, DOCTOR)
+    reply, note, event = decided["entries"][-3:]
+    assert (reply["type"], reply["body"]) == ("staff_reply", "Please book a visit first.")
+    assert (note["type"], note["body"]) == ("internal_note", "Suspect early refill, check PDMP")
+    assert event["data"]["entry_id"] == reply["id"]
+    assert event["data"]["entry_ids"] == [reply["id"], note["id"]]
+    # The words live in the entries only: never in the details or the event's data.
+    assert "note" not in decided["details"]["decision"]
+    assert not {"note", "message_to_patient"} & set(event["data"])
+
+
+def test_blank_words_with_a_decision_write_nothing() -> None:
+    action = AppointmentDecision(AppointmentOutcome.DECLINED, message_to_patient="  ", note="")
+    decided = apply(contract_item(kind="appointment"), action, DOCTOR)
+    assert [e["type"] for e in decided["entries"]] == ["event"]
 
 
 def test_an_appointment_decision_keeps_the_new_time_in_utc() -> None:
@@ -146,6 +167,8 @@ ACTIONS = st.sampled_from(
         Reopen(),
         RefillDecision(RefillOutcome.APPROVED),
         RefillDecision(RefillOutcome.DENIED),
+        RefillDecision(RefillOutcome.DENIED, message_to_patient="m", note="n"),
+        AppointmentDecision(AppointmentOutcome.CONFIRMED, note="n"),
     ]
 )
 
@@ -159,7 +182,7 @@ def test_any_sequence_of_allowed_actions_keeps_the_item_whole(steps) -> None:  #
         if not allowed(actor, shown, action):
             continue
         after = apply(shown, action, actor, at)
-        written = 1 + (action.TYPE in ("reply", "note"))
+        written = 1 + len(transition(shown, action, actor, at).entries)
         assert len(after["entries"]) == before + written
         assert after["entries"][-1]["type"] == "event"
         assert (after["status"] in ("done", "cancelled")) == (after["resolved_at"] is not None)

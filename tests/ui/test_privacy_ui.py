@@ -1,0 +1,150 @@
+"""Privacy in the desktop: an explicit audience for every text, headers for work that is not the
+role's, break the glass, and views recorded for the audit log (real portal on loopback)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QDateTime, Qt
+from sqlalchemy import select
+
+from portal_api.models import AuditEvent
+from tests.helpers import find_item, http_item
+from tests.ui.conftest import settle, wait_for
+from tests.ui.test_main_window import open_item
+from ui.composer import HEADINGS, INTERNAL, TO_PATIENT
+
+
+def shoot(widget, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Save a screenshot for the docs when asked (TRIAGE_SCREENSHOTS_DIR)."""
+    if directory := os.environ.get("TRIAGE_SCREENSHOTS_DIR"):
+        widget.grab().save(str(Path(directory) / name))
+
+
+def audit_rows(portal, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+    with portal.db.read() as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_the_composer_says_whom_it_writes_to(qtbot, open_desk, portal) -> None:
+    item = find_item(portal.db, status="new", kind="refill")
+    window = open_desk("doctor").window
+    open_item(qtbot, window, item.id)
+    editor = window.detail.editor
+    assert editor.mode == TO_PATIENT
+    assert editor.heading.text() == HEADINGS[TO_PATIENT]
+    assert editor.text.property("audience") == "patient"
+    assert window.detail.approve.text() == "Approve (no message)"
+    editor.text.setPlainText("Approved, pick it up tomorrow.")
+    assert window.detail.approve.text() == "Approve + message"
+    assert "goes to the patient" in window.detail.approve.toolTip()
+    shoot(window.detail, "composer-to-patient.png")
+    assert "goes to the patient" in window.detail.deny.accessibleDescription()
+    qtbot.mouseClick(editor.internal, Qt.MouseButton.LeftButton)
+    assert editor.mode == INTERNAL
+    assert editor.heading.text() == HEADINGS[INTERNAL]
+    assert editor.text.property("audience") == "internal"
+    assert window.detail.approve.text() == "Approve + note"
+    assert editor.note_button.isVisibleTo(editor) and not editor.reply_button.isVisibleTo(editor)
+    assert not editor.template.isVisibleTo(editor)  # canned replies are for patients
+    shoot(window.detail, "composer-internal-note.png")
+
+
+def test_a_decision_sends_its_text_to_the_audience_shown(qtbot, open_desk, portal) -> None:
+    first, second = (
+        find_item(portal.db, status="new", kind="refill"),
+        find_item(portal.db, status="open", kind="refill"),
+    )
+    window = open_desk("doctor").window
+    editor = window.detail.editor
+
+    open_item(qtbot, window, first.id)
+    editor.text.setPlainText("Your refill is ready at the pharmacy.")
+    qtbot.mouseClick(window.detail.approve, Qt.MouseButton.LeftButton)
+    wait_for(qtbot, lambda: http_item(portal.url, first.id)["status"] == "done", timeout=15)
+    entries = http_item(portal.url, first.id)["entries"]
+    assert ("staff_reply", "Your refill is ready at the pharmacy.") in [
+        (e["type"], e["body"]) for e in entries
+    ]
+    assert editor.written() == ""
+
+    open_item(qtbot, window, find_item(portal.db, status="new", kind="message").id)
+    open_item(qtbot, window, second.id)
+    qtbot.mouseClick(editor.internal, Qt.MouseButton.LeftButton)
+    editor.text.setPlainText("Early refill pattern: check the PDMP next time.")
+    qtbot.mouseClick(window.detail.deny, Qt.MouseButton.LeftButton)
+    wait_for(qtbot, lambda: http_item(portal.url, second.id)["status"] == "done", timeout=15)
+    served = http_item(portal.url, second.id)
+    assert ("internal_note", "Early refill pattern: check the PDMP next time.") in [
+        (e["type"], e["body"]) for e in served["entries"]
+    ]
+    assert "staff_reply" not in [e["type"] for e in served["entries"][-3:]]
+    # The thread marks both audiences.
+    wait_for(qtbot, lambda: window.detail.item["version"] == served["version"], timeout=15)
+    headings = [w.text() for w in window.detail.thread_box.findChildren(type(window.detail.title))]
+    assert any(h.startswith("Internal note · staff only") for h in headings)
+
+
+def test_a_canned_reply_names_the_time_in_the_picker(qtbot, open_desk, portal) -> None:
+    item = find_item(portal.db, status="new", kind="appointment")
+    window = open_desk("frontdesk").window
+    open_item(qtbot, window, item.id)
+    picked = QDateTime.fromString("2026-12-03T14:30:00Z", Qt.DateFormat.ISODate)
+    window.detail.confirm_time.setDateTime(picked)
+    template = window.detail.template
+    index = next(
+        n for n in range(template.count()) if "{appointment_time}" in str(template.itemData(n))
+    )
+    template.activated.emit(index)
+    written = window.detail.composer.toPlainText()
+    assert "3 December at 9:30" in written  # in practice time (New York), not the old slot
+
+
+def test_the_front_desk_gets_a_header_and_can_break_the_glass(qtbot, open_desk, portal) -> None:
+    item = find_item(portal.db, kind="message", queue="nursing", status="new", assignee_id=None)
+    window = open_desk("frontdesk").window
+    open_item(qtbot, window, item.id)
+    detail = window.detail
+    assert detail.item["restricted"] is True
+    assert detail.restricted_box.isVisibleTo(detail)
+    assert not detail.thread_view.isVisibleTo(detail)
+    assert not detail.editor.isVisibleTo(detail)
+    # A patient sent without a chart is never shown as having no allergies.
+    detail._show_patient({"given_name": "Ana", "family_name": "Ruiz", "mrn": "RFM1"})
+    assert "Allergies: not sent to your role" in detail.patient_facts.text()
+    assert "No known allergies" not in detail.patient_facts.text()
+    assert detail.buttons["claim"].isEnabled()  # acting is not restricted
+
+    dialog = detail.ask_glass_reason()
+    assert dialog is not None
+    dialog.setTextValue("Patient on the phone asking about this message")
+    dialog.accept()
+    wait_for(qtbot, lambda: not detail.item.get("restricted"), timeout=15)
+    assert detail.thread_view.isVisibleTo(detail)
+    assert detail.item["entries"]
+    [event] = audit_rows(portal, "item.break_glass")
+    assert event.item_id == item.id
+    assert event.detail == {"reason": "Patient on the phone asking about this message"}
+    shoot(window, "break-the-glass.png")
+
+
+def test_opening_an_item_is_recorded_once_a_minute(qtbot, open_desk, portal) -> None:
+    item = find_item(portal.db, status="new", kind="message")
+    other = find_item(portal.db, status="new", kind="refill")
+    desk = open_desk("nurse")
+    window = desk.window
+    open_item(qtbot, window, item.id)
+    open_item(qtbot, window, other.id)
+    open_item(qtbot, window, item.id)  # again within the minute: the same view
+    settle(qtbot, window)
+    desk.services.engine.sync_now()
+
+    def desktop_views() -> list[AuditEvent]:
+        return [e for e in audit_rows(portal, "item.view") if e.detail.get("source") == "desktop"]
+
+    wait_for(qtbot, lambda: len(desktop_views()) >= 2, timeout=15)
+    by_item = sorted(e.item_id for e in desktop_views())
+    assert by_item == sorted([item.id, other.id])
+    assert all(e.actor_id == desk.services.user.id for e in desktop_views())
+    wait_for(qtbot, lambda: desk.services.cache.views.pending_count() == 0, timeout=10)
