@@ -72,13 +72,45 @@ class OpenReport:
     created: bool = False
 
 
+UNREADABLE = "cannot be decrypted"  # how a problem without its key begins (store._check)
+KEEP_UNREADABLE = 3  # set-aside caches no key opens: the newest few are kept, for IT to see
+
+
 def set_aside(path: Path, reason: str) -> Path:
+    """Rename the cache (and its WAL) out of the way, with a private note of why. A cache the
+    key still opens may hold unsent actions and is kept; of those no key can open (the
+    keyring lost its key), only the newest few are kept, so they do not pile up."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = path.with_name(f"{path.name}.set-aside-{stamp}-{uuid.uuid4().hex[:6]}")
     for suffix in ("", "-wal", "-shm"):
         source = Path(f"{path}{suffix}")
         if source.exists():
             source.rename(Path(f"{target}{suffix}"))
-    (target.parent / f"{target.name}.reason.txt").write_text(reason + "\n")
+    note = target.parent / f"{target.name}.reason.txt"
+    fd = os.open(note, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(reason + "\n")
+    os.chmod(note, 0o600)
     log.warning("local cache set aside as %s: %s", target.name, reason)
+    prune_unreadable(path)
     return target
+
+
+def prune_unreadable(path: Path, keep: int = KEEP_UNREADABLE) -> list[Path]:
+    """Delete all but the newest `keep` set-aside caches that no key can open; return them."""
+    unreadable = []
+    for note in path.parent.glob(f"{path.name}.set-aside-*.reason.txt"):
+        with suppress(OSError):
+            if note.read_text(encoding="utf-8").startswith(UNREADABLE):
+                unreadable.append(note)
+    removed = []
+    # Oldest first: by when each note was written (several may share the name's second).
+    unreadable.sort(key=lambda note: (note.stat().st_mtime_ns, note.name))
+    for note in unreadable[:-keep] if keep else unreadable:
+        cache = Path(str(note)[: -len(".reason.txt")])
+        for part in (cache, Path(f"{cache}-wal"), Path(f"{cache}-shm"), note):
+            with suppress(FileNotFoundError):
+                part.unlink()
+        removed.append(cache)
+        log.info("removed %s: no key opens it", cache.name)
+    return removed

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from . import schema as s
 from .clocks import NO_CLOCKS, ClockPolicy
-from .files import OpenReport, _engine, _touch_private, set_aside
+from .files import UNREADABLE, OpenReport, _engine, _touch_private, set_aside
 from .writer import Writer
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class Cache:
         except (DatabaseError, OperationalError) as exc:
             text = str(exc.orig) if getattr(exc, "orig", None) else type(exc).__name__
             if "not a database" in text:
-                return "cannot be decrypted with the key in the keyring (or is not a cache)"
+                return f"{UNREADABLE} with the key in the keyring (or is not a cache)"
             return f"cannot be opened ({text.splitlines()[0]})"
         return None
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from portal_client.cache import CACHE_FILE, Cache
+from portal_client.cache.files import set_aside
 from portal_client.credentials import CredentialStore, backend_status
 from portal_client.errors import InsecureServerUrl
 from portal_client.sync import Syncer
@@ -74,6 +75,25 @@ def test_wrong_key_sets_the_cache_aside_and_starts_fresh(tmp_path) -> None:
     old = Cache.open(tmp_path / "rescue", "11" * 32)
     assert old.queries.counts()["pending_actions"] == 1
     old.close()
+
+
+def test_set_aside_caches_no_key_opens_do_not_pile_up(tmp_path) -> None:
+    """Each start with a lost key sets one aside: only the newest three such stay, every
+    reason note is private, and a set-aside cache the key still opens is never removed."""
+    folder = tmp_path / "cache"
+    Cache.open(folder, "44" * 32).close()
+    damaged = set_aside(folder / CACHE_FILE, "integrity check failed: page 7")
+    for n in range(5):
+        Cache.open(folder, f"{50 + n:02d}" * 32).close()  # another key each time
+    notes = sorted(folder.glob(f"{CACHE_FILE}.set-aside-*.reason.txt"))
+    unreadable = [n for n in notes if n.read_text().startswith("cannot be decrypted")]
+    assert len(unreadable) == 3
+    assert damaged.exists()  # may hold unsent actions: kept
+    for note in notes:
+        assert stat.S_IMODE(os.stat(note).st_mode) == 0o600
+    kept = {Path(str(n)[: -len(".reason.txt")]) for n in notes}
+    on_disk = {p for p in folder.glob(f"{CACHE_FILE}.set-aside-*") if not p.name.endswith(".txt")}
+    assert on_disk == kept  # no cache left behind without its note, nor a note without it
 
 
 def test_a_corrupted_cache_fails_its_check_and_is_set_aside(tmp_path) -> None:
