@@ -43,13 +43,18 @@ class IdleWatch(QObject):
         timeout_ms: Callable[[], int],
         parent: QObject | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(parent)
         self._app = app
         self._timeout_ms = timeout_ms
-        self._clock = clock
-        self._last_input = clock()
+        # Two clocks: the monotonic one ignores a changed wall clock, but on Linux and macOS it
+        # stands still while the machine sleeps; the wall clock counts the sleep. Idle time is
+        # the larger of the two, so a laptop opened after a night locks (errs toward locking).
+        self._clocks: tuple[Callable[[], float], ...] = (
+            (clock,) if clock is not None else (time.monotonic, time.time)
+        )
+        self._last_input = self._now()
         self._watching = False
         self._timer = QTimer(self)
         self._timer.setObjectName("idle-lock")
@@ -65,7 +70,7 @@ class IdleWatch(QObject):
         if not self._watching:
             self._app.installEventFilter(self)
             self._watching = True
-        self._last_input = self._clock()
+        self._last_input = self._now()
         self._arm()
 
     def stop(self) -> None:
@@ -75,12 +80,21 @@ class IdleWatch(QObject):
             self._watching = False
         self._timer.stop()
 
+    def _now(self) -> tuple[float, ...]:
+        return tuple(clock() for clock in self._clocks)
+
     def idle_ms(self) -> int:
-        return int((self._clock() - self._last_input) * 1000)
+        now = self._now()
+        return int(max(a - b for a, b in zip(now, self._last_input, strict=True)) * 1000)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in INPUT_EVENTS:
-            self._last_input = self._clock()
+            if self._watching and self.idle_ms() >= self._timeout_ms():
+                # Input after the idle time ran out (the timer had not fired yet: the machine
+                # slept) locks first; it does not count as activity.
+                self._check()
+            else:
+                self._last_input = self._now()
         return False  # only watching: every event goes on as usual
 
     def _arm(self) -> None:

@@ -13,10 +13,13 @@ their record, every action on it and every break-the-glass access, by whom (name
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+
+from triage_core.times import parse_time
 
 from . import audit
 from .auth import Principal
@@ -64,12 +67,14 @@ class AccessService:
                 )
             }
             for view in sorted(fresh, key=lambda v: v.viewed_at):
+                # A desktop clock ahead of the server's cannot date a view in the future.
+                viewed_at = min(view.viewed_at, now)
                 session.add(
                     RecordedView(
                         id=str(view.id),
                         staff_id=principal.id,
                         item_id=view.item_id,
-                        viewed_at=view.viewed_at,
+                        viewed_at=viewed_at,
                         received_at=now,
                     )
                 )
@@ -84,7 +89,7 @@ class AccessService:
                     detail={
                         "source": "desktop",
                         "view_id": str(view.id),
-                        "viewed_at": rfc3339(view.viewed_at),
+                        "viewed_at": rfc3339(viewed_at),
                     },
                     at=now,
                 )
@@ -92,9 +97,16 @@ class AccessService:
         return {"recorded": len(fresh), "already_recorded": len(views) - len(fresh)}
 
     def access_log(self, patient_id: str, limit: int = ACCESS_LOG_LIMIT) -> list[dict[str, Any]]:
-        """Staff access to this patient's record, newest first."""
+        """Staff access to this patient's record, newest first. A view reported by a desktop
+        is dated when it happened (`viewed_at`), not when it was delivered."""
         query = (
-            select(AuditEvent.at, AuditEvent.action, Staff.display_name, Staff.role)
+            select(
+                AuditEvent.at,
+                AuditEvent.action,
+                AuditEvent.detail,
+                Staff.display_name,
+                Staff.role,
+            )
             .join(Staff, Staff.id == AuditEvent.actor_id)
             .where(
                 AuditEvent.patient_id == patient_id,
@@ -105,11 +117,22 @@ class AccessService:
             .limit(limit)
         )
         with self.db.read() as session:
-            return [
+            events: list[dict[str, Any]] = [
                 {
-                    "at": row.at,
+                    "at": _when(row.at, row.detail or {}),
                     "staff": {"display_name": row.display_name, "role": row.role},
                     "action": ACCESS_WORDS.get(row.action, "acted"),
                 }
                 for row in session.execute(query)
             ]
+        events.sort(key=lambda event: event["at"], reverse=True)
+        return events
+
+
+def _when(recorded: datetime, detail: dict[str, Any]) -> datetime:
+    """When the access happened: a desktop view's own time, else when it was recorded."""
+    if detail.get("source") == "desktop":
+        happened = parse_time(detail.get("viewed_at"))
+        if happened is not None:
+            return happened
+    return recorded

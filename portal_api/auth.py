@@ -87,6 +87,7 @@ class AuthService:
         with self.db.write() as session:
             if not ok:
                 # The reserved attempt stays: it is the failure.
+                self.lockout.failed(session, scope, reservation.attempt_id)
                 audit.append(
                     session,
                     actor_kind="anonymous",

@@ -4,8 +4,10 @@ Each attempt is reserved (a `LoginFailure` row) before its password is checked, 
 per name: a PostgreSQL advisory transaction lock, or SQLite's one writer (`BEGIN IMMEDIATE`).
 Reading the count before the slow check and writing it after let 40 simultaneous guesses all
 through (the count was 0 for each of them); a reservation counts at once, pending or failed, so
-the sixth guess is refused however the guesses arrive. A failed check leaves its row; a
-successful one removes its own row and those reserved before it.
+the sixth guess is refused however the guesses arrive. A reservation is pending (its scope
+marked with `?`) until its check ends: a failed check turns it into a failure, a successful one
+removes it and the failures *finished* before it. Guesses still being checked meanwhile are not
+cleared by a success: when they fail, they count.
 
 Names are never stored as typed (a password typed into the name field would be kept): a row
 holds the HMAC-SHA256 of the scope and normalised name under a secret made once per database
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -35,6 +37,11 @@ LOGIN_KEY = "login_key"
 # The advisory lock space of sign-in attempts (two-int form: apart from the one-bigint locks
 # of migrations and leadership).
 LOCK_SPACE = 74125002
+
+
+def pending(scope: str) -> str:
+    """How a reservation whose password is still being checked is marked."""
+    return f"{scope}?"
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ class Lockout:
         counted = session.scalars(
             select(LoginFailure.at)
             .where(
-                LoginFailure.scope == scope,
+                LoginFailure.scope.in_((scope, pending(scope))),
                 LoginFailure.username == key,
                 LoginFailure.at > now - self.window,
             )
@@ -112,20 +119,28 @@ class Lockout:
                     headers={"Retry-After": str(retry_after)},
                 ),
             )
-        attempt = LoginFailure(scope=scope, username=key, at=now)
+        attempt = LoginFailure(scope=pending(scope), username=key, at=now)
         session.add(attempt)
         session.flush()
         return Reservation(attempt.id)
 
     @staticmethod
+    def failed(session: Session, scope: str, attempt_id: int) -> None:
+        """The check of this attempt failed: from pending to a failure (it keeps counting)."""
+        session.execute(
+            update(LoginFailure).where(LoginFailure.id == attempt_id).values(scope=scope)
+        )
+
+    @staticmethod
     def clear(session: Session, scope: str, key: str, attempt_id: int) -> None:
-        """A successful sign-in: its own reservation and the attempts before it stop counting;
-        guesses that arrived while it was checked still count."""
+        """A successful sign-in: its own reservation and the failures finished before it stop
+        counting; guesses still being checked (pending) are left to count when they fail."""
+        session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
         session.execute(
             delete(LoginFailure).where(
                 LoginFailure.scope == scope,
                 LoginFailure.username == key,
-                LoginFailure.id <= attempt_id,
+                LoginFailure.id < attempt_id,
             )
         )
 

@@ -186,6 +186,9 @@ class ItemOut(BaseModel):
     clock_marks: list[ClockMark] | None = Field(
         None, description="headers only: what the response clocks need (entries are empty)"
     )
+    red_flag_categories: list[str] | None = Field(
+        None, description="headers only: the categories of the item's red flags (no words)"
+    )
 
 
 class ItemEnvelope(BaseModel):

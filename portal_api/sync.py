@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from triage_core import disclosure
 
@@ -99,13 +98,11 @@ class SyncService:
                 else disclosure.header(item_dict(item, entries.get(item.id, ())))
                 for item, shown_in_full in zip(rows, full, strict=True)
             ]
-            charted = self._charted(session, principal, rows, full)
+            charts = disclosure.receives_charts(principal.role)
             page = {
                 "items": items,
                 "patients": [
-                    patient_dict(p)
-                    if p.id in charted
-                    else disclosure.patient_header(patient_dict(p))
+                    patient_dict(p) if charts else disclosure.patient_header(patient_dict(p))
                     for p in patients
                 ],
                 "cursor": changes.encode_cursor(self.instance, position),
@@ -126,26 +123,6 @@ class SyncService:
                     },
                 )
         return page
-
-    @staticmethod
-    def _charted(
-        session: Session, principal: Principal, rows: Sequence[Any], full: list[bool]
-    ) -> set[str]:
-        """The patients whose chart (medications, allergies) goes to this person: those with
-        at least one item they receive in full, in this page or elsewhere."""
-        charted = {item.patient_id for item, shown in zip(rows, full, strict=True) if shown}
-        others = {item.patient_id for item in rows} - charted
-        if others:
-            for row in session.execute(
-                select(
-                    Item.patient_id, Item.kind, Item.queue, Item.assignee_id, Item.details
-                ).where(Item.patient_id.in_(sorted(others)))
-            ):
-                if row.patient_id not in charted and disclosure.in_full(
-                    principal.role, principal.id, cast(Mapping[str, Any], row._mapping)
-                ):
-                    charted.add(row.patient_id)
-        return charted
 
     def newest_cursor(self) -> tuple[str, bool]:
         """The cursor of the newest visible change, and whether newer ones are held back."""

@@ -36,7 +36,15 @@ class ActionGroup:
 SIGN_IN_ACTIONS = tuple(
     f"{scope}.{what}"
     for scope in ("staff", "patient")
-    for what in ("login", "login_failed", "login_throttled", "logout", "refresh_reuse")
+    for what in (
+        "login",
+        "login_failed",
+        "login_throttled",
+        "logout",
+        "refresh_reuse",
+        "session_idle",
+        "session_expired",
+    )
 )
 ACTION_GROUPS: dict[str, ActionGroup] = {
     "all": ActionGroup("All"),
@@ -69,6 +77,8 @@ ACTION_WORDS = {
     "staff.login_throttled": "Sign-in refused (locked out)",
     "staff.logout": "Signed out",
     "staff.refresh_reuse": "Session ended (token reused)",
+    "staff.session_idle": "Session ended (idle)",
+    "staff.session_expired": "Session ended (14 days)",
     "staff.add": "Staff member added",
     "staff.deactivate": "Staff member deactivated",
     "patient.login": "Patient signed in",

@@ -146,9 +146,11 @@ class Syncer:
             ids = [view["id"] for view in batch]
             try:
                 self.api.record_views(batch)
-            except (*RETRYABLE, NotFound):
-                return delivered  # kept for the next cycle (or a server that records views)
-            except (Invalid, Forbidden) as exc:
+            except (*RETRYABLE, NotFound, Forbidden):
+                # Kept for the next cycle (or a server that records views, or a session the
+                # server accepts again after signing in).
+                return delivered
+            except Invalid as exc:
                 log.warning("%d recorded views refused by the server: %s", len(ids), exc.code)
             self.cache.views.delivered(ids)
             delivered += len(ids)

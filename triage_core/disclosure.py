@@ -5,7 +5,8 @@ clinical work and receive everything; the front desk receives scheduling and adm
 work in full, and clinical messages and refills as headers (enough to see that the work exists,
 how urgent it is and how long it has waited, not what it says); an administrator receives
 headers and timings for the SLA report, never message text. Whatever is in a person's hands (in
-their role's queue, or assigned to them) arrives in full.
+their role's queue, or assigned to them) arrives in full. Patients' charts (medications,
+allergies) go to the clinical roles only.
 
 This decides what is *sent*, not what may be done: the role rules for actions
 (`permissions`) are unchanged, and acting on an item (claiming it) puts it in the person's
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .clocks import history
+from .red_flags import categories_of
 from .times import rfc3339
 from .vocabulary import ROLE_QUEUE, Kind, MessageCategory, Role
 
@@ -44,6 +46,13 @@ def in_full(role: str | None, staff_id: str, item: Mapping[str, Any]) -> bool:
     return is_administrative(item)
 
 
+def receives_charts(role: str | None) -> bool:
+    """Whether this person receives patients' medications and allergies: the clinical roles
+    only. Scheduling and administration do not need them (an item opened with a reason shows
+    its messages, not the chart)."""
+    return role in CLINICAL_ROLES
+
+
 def is_administrative(item: Mapping[str, Any]) -> bool:
     """Scheduling and administrative work: appointments and non-clinical messages. A message
     without a known category is treated as clinical (in doubt, it stays restricted)."""
@@ -58,7 +67,8 @@ def is_administrative(item: Mapping[str, Any]) -> bool:
 
 def header(item: Mapping[str, Any]) -> dict[str, Any]:
     """The item as a header: no entries, only the details that say what kind of work it is,
-    and the clock marks its response clocks need (when answered, paused, resumed, done)."""
+    the clock marks its response clocks need (when answered, paused, resumed, done) and the
+    categories of its red flags."""
     details = item.get("details") or {}
     return {
         **item,
@@ -66,6 +76,9 @@ def header(item: Mapping[str, Any]) -> dict[str, Any]:
         "entries": [],
         "restricted": True,
         "clock_marks": [{"at": rfc3339(mark.at), "kind": mark.kind} for mark in history(item)],
+        # What the screening found, without the patient's words: the red-flag banner and the
+        # rule that lowering such an item takes a reason work on a header too.
+        "red_flag_categories": categories_of(item),
     }
 
 

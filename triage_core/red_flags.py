@@ -20,7 +20,13 @@ def flagged_messages(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def red_flags_of(item: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Every red flag on the item's patient messages, oldest first."""
+    """Every red flag on the item's patient messages, oldest first. A header (no entries, see
+    `disclosure.header`) carries its flags' categories only: flags without the patient's words."""
+    if item.get("restricted") and item.get("red_flag_categories"):
+        return [
+            {"phrase": "", "category": str(category), "rule": ""}
+            for category in item["red_flag_categories"]
+        ]
     return [flag for entry in flagged_messages(item) for flag in entry["data"]["red_flags"]]
 
 

@@ -175,6 +175,9 @@ class DetailPane(QWidget):
             self.item_actions.reply_decision(),
             self.item_actions.note_decision(),
         )
+        if item["kind"] == Kind.APPOINTMENT:
+            # The canned reply names the time offered in the picker, from the start.
+            self._time_chosen(self.item_actions.confirm_time.dateTime())
 
     def _show_restricted(self, item: dict[str, Any]) -> None:
         """A header (not this role's work): who and what kind, not what it says."""

@@ -25,9 +25,11 @@ def flag_lines(item: dict[str, Any]) -> list[str]:
     # (staff may lower a red-flag item, with a reason: the flags stay, no longer "urgent")
     lead = "Urgent" if item.get("priority") == Priority.URGENT else "Red flag, marked routine"
     for flag in reversed(red_flags_of(item)):
+        category = RedFlagCategory.describe(flag.get("category", ""))
+        phrase = flag.get("phrase", "")
+        # (a header has the category, not the patient's words)
         line = (
-            f"{lead}: \u201c{flag.get('phrase', '')}\u201d \u2014 "
-            f"{RedFlagCategory.describe(flag.get('category', ''))}"
+            f"{lead}: \u201c{phrase}\u201d \u2014 {category}" if phrase else f"{lead}: {category}"
         )
         if line not in lines:
             lines.append(line)

@@ -126,6 +126,27 @@ def test_a_successful_sign_in_clears_the_attempts_before_it(client, seeded) -> N
         assert session.scalars(select(LoginFailure.id)).all() == []
 
 
+def test_guesses_still_being_checked_are_not_cleared_by_a_success(client, seeded) -> None:
+    """A guess reserved before the real person's sign-in, whose check has not ended, keeps
+    counting: the success clears only failures that had finished."""
+    from portal_api.auth import STAFF
+    from portal_api.models import utcnow
+
+    auth = client.app.state.services.auth  # type: ignore[attr-defined]
+    key = auth.lockout.key(STAFF, "nurse")
+    assert client.post(LOGIN, json={"username": "nurse", "password": "x"}).status_code == 401
+    with seeded.write() as session:  # a guess in flight: reserved, its check not ended
+        in_flight = auth.lockout.reserve(session, STAFF, key, utcnow()).attempt_id
+    assert client.post(LOGIN, json={"username": "nurse", "password": "demo"}).status_code == 200
+    with seeded.read() as session:
+        left = session.scalars(select(LoginFailure.id)).all()
+    assert left == [in_flight]
+    with seeded.write() as session:  # its check fails afterwards: it counts as a failure
+        auth.lockout.failed(session, STAFF, in_flight)
+    with seeded.read() as session:
+        assert session.scalars(select(LoginFailure.scope)).all() == [STAFF]
+
+
 # ---- 2. a typed name is never kept --------------------------------------------------------------
 
 

@@ -178,11 +178,11 @@ def test_each_role_receives_what_its_work_needs(client: TestClient) -> None:
     for open_ in (billing, visit):
         assert front["items"][open_]["restricted"] is False
         assert front["items"][open_]["entries"]
-    # Every patient whose items all arrive as headers comes without a chart.
-    charted = {i["patient_id"] for i in front["items"].values() if not i["restricted"]}
+    # Charts (medications, allergies) go to the clinical roles only.
+    assert front["patients"]
     for patient_row in front["patients"].values():
-        has_chart = "medications" in patient_row or "allergies" in patient_row
-        assert has_chart == (patient_row["id"] in charted)
+        assert "medications" not in patient_row and "allergies" not in patient_row
+        assert patient_row["given_name"] and patient_row["mrn"]
 
     nurse = full_sync(client, login(client, "nurse"))
     assert not any(i["restricted"] for i in nurse["items"].values())
@@ -192,6 +192,24 @@ def test_each_role_receives_what_its_work_needs(client: TestClient) -> None:
     assert all(i["restricted"] for i in admin["items"].values())
     assert not any(i["entries"] for i in admin["items"].values())
     assert "The rash spread" not in str(admin)
+    assert not any("medications" in p for p in admin["patients"].values())
+
+
+def test_a_header_keeps_its_red_flags_without_the_words(client: TestClient) -> None:
+    patient = patient_login(client, "patient11")
+    flagged = file(
+        client,
+        patient,
+        {**CLINICAL, "subject": "Chest", "body": "Crushing chest pain spreading to my left arm"},
+    )
+    front = login(client, "frontdesk")
+    header = full_sync(client, front)["items"][flagged]
+    assert header["restricted"] and header["priority"] == "urgent"
+    assert header["red_flag_categories"]
+    assert "Crushing" not in str(header)
+    # As for the full item, lowering it takes a reason: the desktop and the server agree.
+    lowered = act(client, front, flagged, {"type": "set_priority", "priority": "routine"})
+    assert lowered.status_code == 422
 
 
 def test_a_header_keeps_what_the_response_clocks_need(client: TestClient) -> None:
@@ -353,3 +371,26 @@ def display_name(tokens: dict[str, Any]) -> str:
 
 def staff_id_of(client: TestClient, username: str) -> str:
     return str(login(client, username)["user"]["id"])
+
+
+def test_a_view_delivered_late_is_dated_when_it_happened(client: TestClient) -> None:
+    patient = patient_login(client, "patient10")
+    mine = file(client, patient, CLINICAL)
+    nurse = login(client, "nurse")
+    assert act(client, nurse, mine, {"type": "claim"}).status_code == 200
+    days_ago = datetime.now(UTC) - timedelta(days=2)
+    future = datetime.now(UTC) + timedelta(days=1)
+    views = [
+        {"id": str(uuid.uuid4()), "item_id": mine, "viewed_at": days_ago.isoformat()},
+        {"id": str(uuid.uuid4()), "item_id": mine, "viewed_at": future.isoformat()},
+    ]
+    assert (
+        client.post("/api/v1/audit/views", json={"views": views}, headers=bearer(nurse)).status_code
+        == 202
+    )
+    events = client.get("/api/v1/patient/access-log", headers=bearer(patient)).json()["events"]
+    assert [e["action"] for e in events] == ["viewed", "acted", "viewed"]
+    # The offline view sits two days back, not at its delivery; a desktop clock running
+    # ahead is held to the server's time.
+    assert events[-1]["at"].startswith(days_ago.date().isoformat())
+    assert events[0]["at"] <= datetime.now(UTC).isoformat().replace("+00:00", "Z")

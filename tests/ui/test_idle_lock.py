@@ -359,6 +359,26 @@ def test_keyboard_and_mouse_input_anywhere_in_the_app_restart_the_idle_time(qtbo
     watch.stop()
 
 
+def test_a_machine_woken_from_sleep_locks_at_the_first_input(qtbot, qapp) -> None:
+    """The timer had no chance to fire while the machine slept: the first key after waking
+    locks instead of counting as activity (the wall clock counts the sleep)."""
+    from PySide6.QtWidgets import QLineEdit
+
+    from desktop.idle import IdleWatch
+
+    now = [100.0]
+    watch = IdleWatch(qapp, lambda: 60_000, clock=lambda: now[0])
+    field = QLineEdit()
+    qtbot.addWidget(field)
+    idled: list[bool] = []
+    watch.idled.connect(lambda: idled.append(True))
+    watch.resume()
+    now[0] += 8 * 3600  # a night with the lid closed
+    qtbot.keyClick(field, Qt.Key.Key_A)
+    assert idled == [True] and not watch.watching
+    watch.stop()
+
+
 def test_the_admin_sets_the_idle_minutes_with_spin_boxes_and_desks_follow(
     qtbot, open_desk, portal
 ) -> None:

@@ -4,16 +4,23 @@ role's, break the glass, and views recorded for the audit log (real portal on lo
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, Qt
 from sqlalchemy import select
 
 from portal_api.models import AuditEvent
+from portal_client.templates import local_time
 from tests.helpers import find_item, http_item
 from tests.ui.conftest import settle, wait_for
 from tests.ui.test_main_window import open_item
+from triage_core.times import rfc3339
 from ui.composer import HEADINGS, INTERNAL, TO_PATIENT
+
+
+def portal_policy_zone(window) -> str:  # type: ignore[no-untyped-def]
+    return str(window.services.reference.policy["timezone"])
 
 
 def shoot(widget, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -90,12 +97,18 @@ def test_a_canned_reply_names_the_time_in_the_picker(qtbot, open_desk, portal) -
     item = find_item(portal.db, status="new", kind="appointment")
     window = open_desk("frontdesk").window
     open_item(qtbot, window, item.id)
-    picked = QDateTime.fromString("2026-12-03T14:30:00Z", Qt.DateFormat.ISODate)
-    window.detail.confirm_time.setDateTime(picked)
     template = window.detail.template
     index = next(
         n for n in range(template.count()) if "{appointment_time}" in str(template.itemData(n))
     )
+    # Untouched, the picker's first offer is the time named.
+    offered = window.detail.confirm_time.dateTime().toSecsSinceEpoch()
+    template.activated.emit(index)
+    expected = local_time(rfc3339(datetime.fromtimestamp(offered, UTC)), portal_policy_zone(window))
+    assert expected in window.detail.composer.toPlainText()
+    window.detail.composer.clear()
+    picked = QDateTime.fromString("2026-12-03T14:30:00Z", Qt.DateFormat.ISODate)
+    window.detail.confirm_time.setDateTime(picked)
     template.activated.emit(index)
     written = window.detail.composer.toPlainText()
     assert "3 December at 9:30" in written  # in practice time (New York), not the old slot
