@@ -31,7 +31,7 @@ from .composer import INTERNAL, TO_PATIENT, Composer
 from .item_actions import ItemActions
 from .red_flags import RedFlagBanner
 from .thread_view import ThreadView
-from .widgets import PlainLabel
+from .widgets import PlainLabel, ask_reason
 
 
 def _when(value: str | None, timezone: str | None) -> str:
@@ -193,26 +193,19 @@ class DetailPane(QWidget):
             )
 
     def ask_glass_reason(self) -> QInputDialog | None:
-        """Why open it? A non-modal question; the item opens when it is answered."""
+        """Why open it? The item opens when it is answered."""
         if self.item is None:
             return None
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Break the glass")
-        dialog.setLabelText(
-            "This item is not part of your role's work. Why do you need to open it?\n"
-            "(Your reason and this access are recorded in the audit log.)"
-        )
-        dialog.setInputMode(QInputDialog.InputMode.TextInput)
-        dialog.setOkButtonText("Open item")
         item_id = self.item["id"]
-        dialog.textValueSelected.connect(lambda reason: self._open_with(item_id, reason))
-        dialog.open()
-        self.glass_dialog = dialog
-        return dialog
-
-    def _open_with(self, item_id: str, reason: str) -> None:
-        if reason.strip():
-            self.break_glass_requested.emit(item_id, reason.strip()[:500])
+        self.glass_dialog = ask_reason(
+            self,
+            "Break the glass",
+            "This item is not part of your role's work. Why do you need to open it?\n"
+            "(Your reason and this access are recorded in the audit log.)",
+            "Open item",
+            lambda reason: self.break_glass_requested.emit(item_id, reason[:500]),
+        )
+        return self.glass_dialog
 
     def say(self, text: str) -> None:
         """A short message over the item (not a stored notice)."""

@@ -45,7 +45,7 @@ from triage_core.vocabulary import (
 )
 
 from .composer import enable
-from .widgets import PlainLabel
+from .widgets import PlainLabel, ask_reason
 
 SIMPLE = (
     ("claim", "Claim (C)"),
@@ -257,23 +257,16 @@ class ItemActions(QWidget):
         return self.item.get("priority") == Priority.URGENT and bool(red_flags_of(self.item))
 
     def ask_reason(self) -> QInputDialog:
-        """A non-modal question (no nested event loop); the action goes when it is answered."""
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Mark routine")
-        dialog.setLabelText(
+        """Why is it not urgent? The action goes when it is answered."""
+        self.reason_dialog = ask_reason(
+            self,
+            "Mark routine",
             "The screening found red flags in this request. Why is it not urgent?\n"
-            "(Your reason is kept with the item and in the audit log.)"
+            "(Your reason is kept with the item and in the audit log.)",
+            "Mark routine",
+            lambda reason: self._request(SetPriority(Priority.ROUTINE, reason=reason)),
         )
-        dialog.setInputMode(QInputDialog.InputMode.TextInput)
-        dialog.setOkButtonText("Mark routine")
-        dialog.textValueSelected.connect(self._lower_with)
-        dialog.open()
-        self.reason_dialog = dialog
-        return dialog
-
-    def _lower_with(self, reason: str) -> None:
-        if reason.strip():
-            self._request(SetPriority(Priority.ROUTINE, reason=reason.strip()))
+        return self.reason_dialog
 
     def claim(self) -> None:
         if self.buttons["claim"].isEnabled():

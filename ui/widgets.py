@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QInputDialog, QLabel, QWidget
 
 
 class PlainLabel(QLabel):
@@ -31,3 +33,18 @@ class PlainLabel(QLabel):
 
 def elide(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def ask_reason(
+    parent: QWidget, title: str, question: str, ok_text: str, on_answer: Callable[[str], None]
+) -> QInputDialog:
+    """A non-modal question for a reason (no nested event loop): `on_answer` gets the words,
+    stripped, when they are given; a blank answer or Cancel does nothing."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle(title)
+    dialog.setLabelText(question)
+    dialog.setInputMode(QInputDialog.InputMode.TextInput)
+    dialog.setOkButtonText(ok_text)
+    dialog.textValueSelected.connect(lambda text: on_answer(text.strip()) if text.strip() else None)
+    dialog.open()
+    return dialog
