@@ -93,11 +93,24 @@ def patient_item_dict(
 
 # What a patient sees of a decision: what was decided and when, never the internal note or
 # the staff member's id.
-PATIENT_DECISION_KEYS = ("outcome", "quantity", "refills", "starts_at", "decided_at")
+PATIENT_DECISION_KEYS = (
+    "outcome",
+    "quantity",
+    "refills",
+    "days_supply",
+    "sig",
+    "reason",
+    "starts_at",
+    "decided_at",
+)
+
+
+# Staff-only facts in a request's details: the protocol pre-check and the prescription's terms.
+STAFF_ONLY_DETAILS = ("protocol", "prescription")
 
 
 def patient_details(details: Mapping[str, Any], staff_names: Mapping[str, str]) -> dict[str, Any]:
-    shown = dict(details)
+    shown = {key: value for key, value in details.items() if key not in STAFF_ONLY_DETAILS}
     decision = details.get("decision")
     if isinstance(decision, Mapping):
         shown["decision"] = {k: decision.get(k) for k in PATIENT_DECISION_KEYS if k in decision}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage_core import triage
+from triage_core import protocol, triage
 from triage_core.safety import public_practice
 from triage_core.screening import Screening
 from triage_core.vocabulary import (
@@ -60,17 +61,44 @@ def patient_words(details: dict[str, Any]) -> list[str]:
     return [w for w in words if w]
 
 
-def refill_details(patient: Patient, requested: NewRefillDetails) -> dict[str, Any]:
-    """Fill last fill date and the controlled flag from the patient's medication list."""
-    details = requested.model_dump(mode="json")
-    name = requested.medication.name.strip().lower()
-    match = next(
-        (m for m in patient.medications or [] if str(m.get("name", "")).lower() == name), None
-    )
+def refill_details(
+    patient: Patient, requested: NewRefillDetails, policy: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The request with the chart's facts (last fill, controlled) and the protocol pre-check
+    (`details.protocol`, staff only) as of the practice's today."""
+    details = requested.model_dump(mode="json", exclude_none=False)
+    if details["medication"].get("rxnorm") is None:
+        details["medication"].pop("rxnorm", None)
+    chart = chart_of(patient)
+    active, other = protocol.find_active(details["medication"], chart["medications"])
+    match = active or other
     details["last_filled_on"] = match.get("last_filled_on") if match else None
-    details["controlled"] = bool(match.get("controlled")) if match else False
+    today = now.astimezone(practice_zone(policy)).date()
+    verdict = protocol.check_refill(
+        details["medication"], chart, policy.get("refill_protocol"), today
+    )
+    details["controlled"] = verdict.controlled is not None
+    details["protocol"] = verdict.to_wire(now)
+    details["prescription"] = protocol.prescription_terms(active)
     details["decision"] = None
     return details
+
+
+def chart_of(patient: Patient) -> dict[str, Any]:
+    """What the protocol reads of a patient's chart."""
+    return {
+        "medications": list(patient.medications or []),
+        "allergies": patient.allergies if patient.allergies is not None else None,
+        "last_visit_on": patient.last_visit_on,
+        "labs": list(getattr(patient, "labs", None) or []),
+    }
+
+
+def practice_zone(policy: dict[str, Any]) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(policy.get("timezone") or "UTC"))
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
 
 
 class PatientPortal:
@@ -106,7 +134,7 @@ class PatientPortal:
                 raise ApiError(401, "unauthorized", "This account no longer exists.")
             self._check_sending(session, principal.id, now)
             if isinstance(requested, NewRefillDetails):
-                details = refill_details(patient, requested)
+                details = refill_details(patient, requested, self.rules.read(session)[0], now)
             else:
                 details = {**requested.model_dump(mode="json"), "decision": None}
                 if request.kind == Kind.MESSAGE:

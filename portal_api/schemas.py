@@ -106,6 +106,9 @@ class Medication(BaseModel):
     strength: str
     form: str
     sig: str
+    rxnorm: str | None = Field(
+        None, description="RxNorm code, when known: matched to the active prescription first"
+    )
 
 
 class RefillDecision(BaseModel):
@@ -375,6 +378,25 @@ class OnCall(Strict):
 ReplyText = Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
 
 
+class LabNeed(Strict):
+    name: ShortText
+    loinc: list[Annotated[str, StringConstraints(min_length=1, max_length=20)]] = Field(
+        default_factory=list
+    )
+    within_months: Annotated[float, Field(gt=0, le=120)] = 12
+
+
+class RefillProtocolRules(Strict):
+    visit_within_months: Annotated[float, Field(gt=0, le=120)] = 12
+    early_fraction: Annotated[float, Field(ge=0, le=1)] = 0.75
+    labs: dict[str, list[LabNeed]] | None = Field(
+        None, description="by medication class; left out: the built-in lab rules"
+    )
+    high_risk_pairs: list[tuple[ShortText, ShortText]] | None = Field(
+        None, description="pairs of medication classes; left out: the built-in pairs"
+    )
+
+
 class PolicyDoc(Strict):
     name: ShortText
     timezone: ShortText
@@ -392,6 +414,9 @@ class PolicyDoc(Strict):
     on_call: OnCall = Field(default_factory=OnCall)
     # The unattended PC: the desktop locks after these idle minutes (HIPAA automatic logoff),
     # and a login whose refresh token goes unused this many hours ends.
+    # The refill protocol's rules (triage_core/protocol.py DEFAULT_RULES for the shape);
+    # what is not given is the default.
+    refill_protocol: RefillProtocolRules | None = None
     idle_lock_minutes: Annotated[int, Field(ge=1, le=IDLE_LOCK_MAX_MINUTES)] = IDLE_LOCK_MINUTES
     session_idle_hours: Annotated[int, Field(ge=1, le=SESSION_IDLE_MAX_HOURS)] = SESSION_IDLE_HOURS
 

@@ -16,7 +16,15 @@ from enum import Enum
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from .times import rfc3339
-from .vocabulary import AppointmentOutcome, Priority, Queue, RefillOutcome, Vocabulary, words
+from .vocabulary import (
+    AppointmentOutcome,
+    DenialReason,
+    Priority,
+    Queue,
+    RefillOutcome,
+    Vocabulary,
+    words,
+)
 
 TEXT_MAX = 50_000  # a reply or note
 NOTE_MAX = 20_000  # a note that goes with another action
@@ -107,6 +115,9 @@ class RefillDecision:
     refills: int | None = _number(0, 12)
     message_to_patient: str | None = _text(TEXT_MAX, default=None)  # a staff_reply entry
     note: str | None = _text(NOTE_MAX, default=None)  # internal: an internal_note entry
+    days_supply: int | None = _number(1, 400)
+    sig: str | None = _text(500, default=None)
+    reason: DenialReason | None = None  # why denied; a denial without one is `other`
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from .actions import (
 )
 from .permissions import Actor
 from .times import rfc3339
-from .vocabulary import AuthorKind, EntryType, Queue, Status
+from .vocabulary import AuthorKind, DenialReason, EntryType, Queue, RefillOutcome, Status
 
 # Fields of the contract's Item that an action may change.
 MUTABLE_FIELDS = (
@@ -83,6 +83,33 @@ def _decided(
         "details": {**(item.get("details") or {}), "decision": decision},
         **_first_response(item, now),
         **_close(now),
+    }
+
+
+def _refill_terms(item: Mapping[str, Any], action: RefillDecision) -> dict[str, Any]:
+    """What a refill decision grants: what the clinician set, else the active prescription's
+    terms (`details.prescription`, found when the request arrived); a denial grants nothing
+    and always has a reason (`other` from a client that sends none)."""
+    if action.outcome == RefillOutcome.DENIED:
+        reason = action.reason or DenialReason.OTHER
+        return {
+            "quantity": None,
+            "refills": None,
+            "days_supply": None,
+            "sig": None,
+            "reason": reason.value,
+        }
+    prescription = (item.get("details") or {}).get("prescription") or {}
+
+    def chosen(value: Any, key: str) -> Any:
+        return value if value is not None else prescription.get(key)
+
+    return {
+        "quantity": chosen(action.quantity, "quantity"),
+        "refills": chosen(action.refills, "refills"),
+        "days_supply": chosen(action.days_supply, "days_supply"),
+        "sig": chosen(action.sig, "sig"),
+        "reason": action.reason.value if action.reason else None,
     }
 
 
@@ -162,20 +189,16 @@ def transition(item: Mapping[str, Any], action: Action, actor: Actor, now: datet
             changes = {"status": Status.OPEN, "resolved_at": None}
             return Transition(changes, (), _event(action, "Reopened", **{"from": status}))
         case RefillDecision():
-            changes = _decided(
-                item,
-                actor,
-                now,
-                outcome=action.outcome.value,
-                quantity=action.quantity,
-                refills=action.refills,
-            )
+            terms = _refill_terms(item, action)
+            changes = _decided(item, actor, now, outcome=action.outcome.value, **terms)
             event = _event(
                 action,
                 f"Refill {action.outcome.value}",
                 outcome=action.outcome.value,
-                quantity=action.quantity,
-                refills=action.refills,
+                quantity=terms["quantity"],
+                refills=terms["refills"],
+                days_supply=terms["days_supply"],
+                reason=terms["reason"],
             )
             return Transition(changes, _decision_entries(action), event)
         case AppointmentDecision():

@@ -16,9 +16,11 @@ from .vocabulary import EntryType, Kind, MessageCategory, Priority, Queue, Role
 
 
 def initial_queue(kind: str, details: dict[str, Any]) -> Queue:
-    """Appointments and admin questions go to the front desk, clinical work to nursing."""
+    """Appointments and admin questions go to the front desk, clinical work to nursing; a
+    refill of a controlled substance goes straight to the clinician (it is never signed by
+    protocol, and only a clinician can sign it)."""
     if kind == Kind.REFILL:
-        return Queue.NURSING
+        return Queue.CLINICIAN if details.get("controlled") else Queue.NURSING
     if kind == Kind.APPOINTMENT:
         return Queue.FRONT_DESK
     if details.get("category") == MessageCategory.CLINICAL:

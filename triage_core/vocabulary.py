@@ -166,6 +166,30 @@ class RefillOutcome(Vocabulary):
 words(RefillOutcome, {"approved": "approved", "denied": "denied", "modified": "modified"})
 
 
+class DenialReason(Vocabulary):
+    """Why a refill is denied (the desktop always asks; a v1 client's denial is `other`)."""
+
+    NEEDS_VISIT = "needs_visit"
+    NEEDS_LABS = "needs_labs"
+    TOO_EARLY = "too_early"
+    DISCONTINUED = "discontinued"
+    SENT_ELSEWHERE = "sent_elsewhere"
+    OTHER = "other"
+
+
+words(
+    DenialReason,
+    {
+        "needs_visit": "Needs a visit",
+        "needs_labs": "Needs labs",
+        "too_early": "Too early",
+        "discontinued": "Discontinued",
+        "sent_elsewhere": "Sent elsewhere",
+        "other": "Other",
+    },
+)
+
+
 class AppointmentOutcome(Vocabulary):
     CONFIRMED = "confirmed"
     DECLINED = "declined"

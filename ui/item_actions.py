@@ -38,6 +38,7 @@ from triage_core.permissions import Actor, offer, role_allows
 from triage_core.red_flags import red_flags_of
 from triage_core.vocabulary import (
     AppointmentOutcome,
+    DenialReason,
     Kind,
     Priority,
     Queue,
@@ -67,6 +68,19 @@ ATTACHMENT_WORDS = {
 LOWERING = "(asked when the button is pressed)"  # a reason stands in while offering
 
 
+def thirty_days(item: dict[str, Any]) -> RefillDecision:
+    """ "Approve 30 days": 30 days of the prescription (a twice-daily tablet is 60 tablets),
+    from its quantity and days supply; without them, 30 days and the quantity left to the
+    clinician's prescription."""
+    terms = (item.get("details") or {}).get("prescription") or {}
+    quantity, days = terms.get("quantity"), terms.get("days_supply")
+    if isinstance(quantity, int) and isinstance(days, int) and days > 0:
+        return RefillDecision(
+            RefillOutcome.MODIFIED, quantity=max(1, round(quantity * 30 / days)), days_supply=30
+        )
+    return RefillDecision(RefillOutcome.MODIFIED, days_supply=30)
+
+
 def next_weekday_morning(now: datetime) -> datetime:
     """A sensible first offer for a new time: 09:00 on the next weekday after tomorrow."""
     day = (now + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -86,6 +100,7 @@ class ItemActions(QWidget):
         self.actor = actor
         self.item: dict[str, Any] = {}
         self.reason_dialog: QInputDialog | None = None
+        self.denial_dialog: QInputDialog | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         grid = QGridLayout()
@@ -288,8 +303,35 @@ class ItemActions(QWidget):
             self._request(Route(Queue(queue)))
 
     def _refill(self, outcome: RefillOutcome) -> None:
-        quantity = 30 if outcome == RefillOutcome.MODIFIED else None
-        self._request(RefillDecision(outcome, quantity=quantity), decided=True)
+        if outcome == RefillOutcome.DENIED:
+            self.ask_denial_reason()
+        elif outcome == RefillOutcome.MODIFIED:
+            self._request(thirty_days(self.item), decided=True)
+        else:
+            self._request(RefillDecision(outcome), decided=True)
+
+    def ask_denial_reason(self) -> QInputDialog:
+        """Why is it denied? A choice, asked without a nested event loop; the denial goes when
+        it is answered."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Deny refill")
+        dialog.setLabelText("Why is this refill denied?")
+        dialog.setComboBoxItems([reason.word for reason in DenialReason])
+        dialog.setComboBoxEditable(False)
+        dialog.setOkButtonText("Deny")
+        words = {reason.word: reason for reason in DenialReason}
+        dialog.textValueSelected.connect(
+            lambda word: (
+                self._request(
+                    RefillDecision(RefillOutcome.DENIED, reason=words[word]), decided=True
+                )
+                if word in words
+                else None
+            )
+        )
+        dialog.open()
+        self.denial_dialog = dialog
+        return dialog
 
     def _appointment(self, outcome: AppointmentOutcome) -> None:
         starts_at = None

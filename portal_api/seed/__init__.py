@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from triage_core import triage
+from triage_core import protocol, triage
 from triage_core.screening import Screening, screen
 
 from .. import audit, changes
@@ -446,12 +446,19 @@ class _ItemBuilder:
             "controlled": controlled,
             "decision": None,
         }
+        # The protocol pre-check as the service makes it when a request arrives.
+        chart = {key: patient.get(key) for key in ("medications", "allergies", "last_visit_on")}
+        verdict = protocol.check_refill(medication, chart, None, self.now.date())
+        details["controlled"] = controlled or verdict.controlled is not None
+        details["protocol"] = verdict.to_wire(self.now)
+        active, _other = protocol.find_active(medication, patient.get("medications") or [])
+        details["prescription"] = protocol.prescription_terms(active)
         subject = f"Refill: {medication['name']} {medication['strength']}"
         return (
             subject,
             body,
             details,
-            "clinician" if controlled and rng.random() < 0.5 else "nursing",
+            triage.initial_queue("refill", details).value,
         )
 
     def _appointment(self, created: datetime) -> tuple[str, str, dict[str, Any], str]:

@@ -81,7 +81,12 @@ def test_a_decision_sends_its_text_to_the_audience_shown(qtbot, open_desk, porta
     qtbot.mouseClick(editor.internal, Qt.MouseButton.LeftButton)
     editor.text.setPlainText("Early refill pattern: check the PDMP next time.")
     qtbot.mouseClick(window.detail.deny, Qt.MouseButton.LeftButton)
+    dialog = window.detail.item_actions.denial_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.setTextValue("Too early")
+    dialog.accept()
     wait_for(qtbot, lambda: http_item(portal.url, second.id)["status"] == "done", timeout=15)
+    assert http_item(portal.url, second.id)["details"]["decision"]["reason"] == "too_early"
     served = http_item(portal.url, second.id)
     assert ("internal_note", "Early refill pattern: check the PDMP next time.") in [
         (e["type"], e["body"]) for e in served["entries"]
@@ -161,3 +166,15 @@ def test_opening_an_item_is_recorded_once_a_minute(qtbot, open_desk, portal) -> 
     assert by_item == sorted([item.id, other.id])
     assert all(e.actor_id == desk.services.user.id for e in desktop_views())
     wait_for(qtbot, lambda: desk.services.cache.views.pending_count() == 0, timeout=10)
+
+
+def test_thirty_days_is_thirty_days_of_the_prescription() -> None:
+    from triage_core.vocabulary import RefillOutcome
+    from ui.item_actions import thirty_days
+
+    twice_daily = {"details": {"prescription": {"quantity": 180, "days_supply": 90}}}
+    decision = thirty_days(twice_daily)
+    assert decision.outcome == RefillOutcome.MODIFIED
+    assert (decision.quantity, decision.days_supply) == (60, 30)
+    unknown = thirty_days({"details": {}})
+    assert (unknown.quantity, unknown.days_supply) == (None, 30)

@@ -26,7 +26,13 @@ from triage_core.actions import (
 from triage_core.permissions import Actor, allowed
 from triage_core.state_machine import apply_to_item, transition
 from triage_core.times import rfc3339
-from triage_core.vocabulary import AppointmentOutcome, Priority, Queue, RefillOutcome
+from triage_core.vocabulary import (
+    AppointmentOutcome,
+    DenialReason,
+    Priority,
+    Queue,
+    RefillOutcome,
+)
 
 NOW = datetime(2026, 11, 27, 15, 42, tzinfo=UTC)
 NURSE = Actor("n1", "nurse")
@@ -100,12 +106,38 @@ def test_a_refill_decision_records_who_and_when_and_closes() -> None:
         "outcome": "modified",
         "quantity": 30,
         "refills": None,
+        "days_supply": None,
+        "sig": None,
+        "reason": None,
         "decided_by": "d1",
         "decided_at": rfc3339(NOW),
     }
     assert decided["status"] == "done" and decided["first_response_at"] == rfc3339(NOW)
     assert decided["entries"][-1]["body"] == "Refill modified"
     assert [e["type"] for e in decided["entries"]] == ["event"]  # no words, no entries
+
+
+def test_an_approval_grants_the_prescriptions_terms_unless_changed() -> None:
+    prescription = {"quantity": 90, "days_supply": 90, "refills": 3, "sig": "1 daily"}
+    item = contract_item(details={"prescription": prescription, "decision": None})
+    approved = apply(item, RefillDecision(RefillOutcome.APPROVED), DOCTOR)
+    decision = approved["details"]["decision"]
+    assert (decision["quantity"], decision["days_supply"], decision["refills"]) == (90, 90, 3)
+    assert decision["sig"] == "1 daily" and decision["reason"] is None
+    modified = apply(
+        item, RefillDecision(RefillOutcome.MODIFIED, quantity=30, days_supply=30), DOCTOR
+    )
+    assert modified["details"]["decision"]["quantity"] == 30
+    assert modified["details"]["decision"]["days_supply"] == 30
+    assert modified["details"]["decision"]["refills"] == 3
+
+
+def test_a_denial_always_has_a_reason_and_grants_nothing() -> None:
+    item = contract_item(details={"prescription": {"quantity": 90}, "decision": None})
+    v1 = apply(item, RefillDecision(RefillOutcome.DENIED), DOCTOR)["details"]["decision"]
+    assert v1["reason"] == "other" and v1["quantity"] is None
+    asked = RefillDecision(RefillOutcome.DENIED, reason=DenialReason.NEEDS_VISIT)
+    assert apply(item, asked, DOCTOR)["details"]["decision"]["reason"] == "needs_visit"
 
 
 def test_a_decision_says_to_whom_its_words_go() -> None:
