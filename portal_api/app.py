@@ -30,6 +30,7 @@ from .policy import PolicyService
 from .routes import access as access_routes
 from .routes import audit as audit_routes
 from .routes import auth as auth_routes
+from .routes import fhir as fhir_routes
 from .routes import items as item_routes
 from .routes import patient as patient_routes
 from .routes import reference as reference_routes
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         patient_routes,
         audit_routes,
         access_routes,
+        fhir_routes,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
 

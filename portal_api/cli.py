@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
         "holds: a cut or rewritten tail fails",
     )
 
+    fhir_cmd = sub.add_parser("fhir", help="chart facts from the EHR")
+    fhir_sub = fhir_cmd.add_subparsers(dest="fhir_command", required=True)
+    fhir_import = fhir_sub.add_parser(
+        "import", help="apply a FHIR R4 batch or transaction Bundle (JSON file) to the charts"
+    )
+    _database_arg(fhir_import)
+    fhir_import.add_argument("file", help="the Bundle, as JSON")
+
     staff = sub.add_parser("staff", help="manage staff accounts")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     add = staff_sub.add_parser("add", help="add a staff account (password from stdin or prompt)")
@@ -197,7 +205,32 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _audit_verify(db, args.anchors)
     if args.command == "staff":
         return _staff(db, settings, args)
+    if args.command == "fhir":
+        return _fhir_import(db, args.file)
     raise CliError(f"unknown command {args.command}")
+
+
+def _fhir_import(db, path: str) -> int:  # type: ignore[no-untyped-def]
+    """Apply a Bundle file; one line saying what was applied, or each refusal."""
+    import json
+    from pathlib import Path
+
+    from .fhir import FhirImport, FhirRefused
+
+    try:
+        document = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise CliError(f"{path} is not JSON") from None
+    try:
+        response = FhirImport(db).apply(document, actor_id=None)
+    except FhirRefused as refused:
+        for issue in refused.outcome["issue"]:
+            print(f"refused: {issue['expression'][0]}: {issue['diagnostics']}")
+        return 1
+    print(f"imported {len(response['entry'])} resources from {path}")
+    return 0
 
 
 def _audit_verify(db, anchor_file: str | None) -> int:  # type: ignore[no-untyped-def]

@@ -161,6 +161,7 @@ def patient_dict(patient: Any) -> dict[str, Any]:
         "email": patient.email,
         "medications": patient.medications or [],
         "allergies": patient.allergies or [],
+        "labs": patient.labs or [],
         "last_visit_on": patient.last_visit_on,
         "pcp_id": patient.pcp_id,
     }

@@ -106,6 +106,7 @@ class Patient(Base):
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     medications: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     allergies: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    labs: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # [{loinc, name, date, ...}]
     last_visit_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     pcp_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
 

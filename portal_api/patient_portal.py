@@ -90,7 +90,7 @@ def chart_of(patient: Patient) -> dict[str, Any]:
         "medications": list(patient.medications or []),
         "allergies": patient.allergies if patient.allergies is not None else None,
         "last_visit_on": patient.last_visit_on,
-        "labs": list(getattr(patient, "labs", None) or []),
+        "labs": list(patient.labs or []),
     }
 
 

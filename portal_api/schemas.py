@@ -210,6 +210,11 @@ class PatientOut(BaseModel):
         None, description="left out for a patient whose items reach this caller as headers only"
     )
     allergies: list[Any] | None = Field(None, description="left out like medications")
+    labs: list[dict[str, Any]] | None = Field(
+        None,
+        description="lab results from the EHR ({loinc, name, date, value, unit}); "
+        "left out like medications",
+    )
     last_visit_on: date | None
     pcp_id: str | None
 

@@ -27,6 +27,7 @@ PATIENT_COLUMNS = (
     Patient.email,
     Patient.medications,
     Patient.allergies,
+    Patient.labs,
     Patient.last_visit_on,
     Patient.pcp_id,
 )

@@ -51,6 +51,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("status", "Status", "items.status"),
     Column("received", "Received", "items.created_at"),
     Column("due", "Time left", "items.due_at"),
+    Column("protocol", "Protocol", "items.protocol"),
 )
 ORDER_SQL = {column.key: column.order_sql for column in COLUMNS}
 SORTABLE = tuple(ORDER_SQL)
@@ -87,6 +88,8 @@ class InboxRow:
     risk_at: str | None = None
     clock: str | None = None
     clock_business: int = 0
+    protocol: str | None = None  # a refill's pre-check: "pass" or "review"
+    protocol_why: str | None = None
     clock_words: str = "—"
     clock_state: str = "none"
 

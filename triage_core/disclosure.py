@@ -28,8 +28,8 @@ from .vocabulary import ROLE_QUEUE, Kind, MessageCategory, Role
 CLINICAL_ROLES = frozenset({Role.NURSE, Role.CLINICIAN})
 # The details a header keeps: choices and links, never clinical words or staff notes.
 HEADER_DETAILS = ("category", "change", "follows_up_on")
-# What a header keeps of a patient (no medications or allergies).
-PATIENT_HEADER_OMITS = ("medications", "allergies")
+# What a header keeps of a patient (no medications, allergies or lab results).
+PATIENT_HEADER_OMITS = ("medications", "allergies", "labs")
 
 
 def in_full(role: str | None, staff_id: str, item: Mapping[str, Any]) -> bool:

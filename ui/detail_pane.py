@@ -38,6 +38,22 @@ def _when(value: str | None, timezone: str | None) -> str:
     return local_time(value, timezone) if value else ""
 
 
+def protocol_lines(checked: Any) -> list[str]:
+    """The refill protocol's checklist: the verdict, then each rule with ✓ or ✗."""
+    if not isinstance(checked, dict) or checked.get("verdict") not in ("pass", "review"):
+        return ["Protocol: not checked yet"]
+    verdict = (
+        "Protocol: PASS — every rule holds"
+        if checked["verdict"] == "pass"
+        else "Protocol: REVIEW — sign it yourself"
+    )
+    marks = [
+        f"  {'✓' if reason.get('ok') else '✗'} {reason.get('text', '')}"
+        for reason in checked.get("reasons") or []
+    ]
+    return [verdict, *marks]
+
+
 class DetailPane(QWidget):
     """Emits `action_requested(item_id, action, if_match)`; the window queues it."""
 
@@ -264,6 +280,7 @@ class DetailPane(QWidget):
                 f"last filled {details.get('last_filled_on') or 'unknown'}"
                 + (" · CONTROLLED SUBSTANCE" if details.get("controlled") else "")
             )
+            lines.extend(protocol_lines(details.get("protocol")))
             meds = (patient or {}).get("medications") or []
             if meds:
                 lines.append("Medication list:")

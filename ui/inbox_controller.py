@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from portal_client.inbox import InboxFilter, InboxPage, InboxRow
+from triage_core.vocabulary import Queue
+
+from .inbox_model import PROTOCOL_COLUMN
 
 if TYPE_CHECKING:
     from desktop.services import Counts, DeskServices, ItemAnswer, Reference, ViewAnswer
@@ -80,8 +83,10 @@ class InboxController(QObject):
     def current_filter(self) -> InboxFilter:
         return self.inbox.current_filter(self.queues.current())
 
-    def _queue_changed(self, _queue: str) -> None:
+    def _queue_changed(self, queue: str) -> None:
         self.inbox.reset_sort()
+        # The protocol's verdict is the clinician's column: where refills wait for sign-off.
+        self.inbox.table.setColumnHidden(PROTOCOL_COLUMN, queue != Queue.CLINICIAN)
         self.reload()
 
     def reload(self) -> None:

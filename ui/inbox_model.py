@@ -28,6 +28,8 @@ FetchWindow = Callable[[int, Callable[[InboxPage], None]], None]
 HEADERS = tuple(column.header for column in COLUMNS)
 SORT_KEYS = tuple(column.key for column in COLUMNS)
 CLOCK_COLUMN = SORT_KEYS.index("due")
+PROTOCOL_COLUMN = SORT_KEYS.index("protocol")
+PROTOCOL_WORDS = {"pass": "Pass ✓", "review": "Review"}
 CLOCK_COLOURS = {"breached": "#a01010", "at_risk": "#8a5a00"}
 BLOCK = 100  # rows asked for at once
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -281,6 +283,8 @@ class InboxModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.ToolTipRole and column in (2, 3):
             return row.patient if column == 2 else row.subject
+        if role == Qt.ItemDataRole.ToolTipRole and column == PROTOCOL_COLUMN:
+            return row.protocol_why
         if role == Qt.ItemDataRole.FontRole and row.status == Status.NEW:
             from PySide6.QtGui import QFont
 
@@ -291,6 +295,8 @@ class InboxModel(QAbstractTableModel):
 
     def _display(self, row: InboxRow, column: int) -> str:
         key = SORT_KEYS[column]
+        if key == "protocol":
+            return PROTOCOL_WORDS.get(row.protocol or "", "")
         if key == "kind":
             return Kind.describe(row.kind)
         if key == "priority":

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QDateTime, Signal
+from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QGridLayout,
     QHBoxLayout,
     QInputDialog,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -101,6 +102,7 @@ class ItemActions(QWidget):
         self.item: dict[str, Any] = {}
         self.reason_dialog: QInputDialog | None = None
         self.denial_dialog: QInputDialog | None = None
+        self.controlled_box: QMessageBox | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         grid = QGridLayout()
@@ -305,10 +307,37 @@ class ItemActions(QWidget):
     def _refill(self, outcome: RefillOutcome) -> None:
         if outcome == RefillOutcome.DENIED:
             self.ask_denial_reason()
-        elif outcome == RefillOutcome.MODIFIED:
-            self._request(thirty_days(self.item), decided=True)
+            return
+        decision = (
+            thirty_days(self.item) if outcome == RefillOutcome.MODIFIED else RefillDecision(outcome)
+        )
+        if (self.item.get("details") or {}).get("controlled"):
+            self.confirm_controlled(decision)
         else:
-            self._request(RefillDecision(outcome), decided=True)
+            self._request(decision, decided=True)
+
+    def confirm_controlled(self, decision: RefillDecision) -> QMessageBox:
+        """A controlled substance is never one click: the clinician confirms the PDMP check
+        (asked without a nested event loop)."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Controlled substance")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(
+            "This is a controlled substance. Approve it only after checking the state "
+            "prescription drug monitoring program (PDMP).\n\nHave you checked the PDMP and "
+            "do you approve this refill?"
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        approve = box.button(QMessageBox.StandardButton.Yes)
+        approve.setText("Checked — approve")
+        box.buttonClicked.connect(
+            lambda clicked: self._request(decision, decided=True) if clicked is approve else None
+        )
+        box.open()
+        self.controlled_box = box
+        return box
 
     def ask_denial_reason(self) -> QInputDialog:
         """Why is it denied? A choice, asked without a nested event loop; the denial goes when

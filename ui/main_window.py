@@ -307,8 +307,12 @@ class MainWindow(QMainWindow):
         self.report_dialog = dialog
         return dialog
 
-    def open_policy_editor(self) -> PolicyEditor:
+    def open_policy_editor(self) -> PolicyEditor | None:
         reference = self.services.reference
+        if not reference.policy:
+            # Never an empty form that would save over the practice's policy.
+            self.say("The practice policy has not arrived from the server yet; try again soon.")
+            return None
         editor = PolicyEditor(reference.policy, self._save_policy, self, list(reference.staff))
         editor.open()
         self.policy_editor = editor

@@ -37,6 +37,8 @@ ROW_COLUMNS = (
     s.items.c.risk_at,
     s.items.c.clock,
     s.items.c.clock_business,
+    s.items.c.protocol,
+    s.items.c.protocol_why,
 )
 COUNT_SQL = (
     "SELECT count(*), coalesce(sum(items.due_at > :now AND items.risk_at <= :now), 0), "

@@ -71,7 +71,18 @@ def item_row(
         "server_json": json.dumps(item, separators=(",", ":")),
         "display_json": json.dumps(shown, separators=(",", ":")) if actions else None,
         "pending": len(actions),
+        **protocol_columns(shown),
     }
+
+
+def protocol_columns(item: dict[str, Any]) -> dict[str, Any]:
+    """A refill's protocol verdict and the rules that failed, for the inbox row."""
+    checked = (item.get("details") or {}).get("protocol") if item.get("kind") == "refill" else None
+    if not isinstance(checked, dict) or checked.get("verdict") not in ("pass", "review"):
+        return {"protocol": None, "protocol_why": None}
+    failed = [str(r.get("text", "")) for r in checked.get("reasons") or [] if not r.get("ok")]
+    why = "\n".join(failed) if failed else "Every protocol rule holds."
+    return {"protocol": checked["verdict"], "protocol_why": why}
 
 
 def upsert_items(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -55,6 +55,10 @@ items = Table(
     Column("risk_at", Text),
     Column("clock", Text),  # "first_response"/"resolution" while running; "paused"/"met"/"missed"
     Column("clock_business", Integer, nullable=False, default=0),
+    # A refill's protocol pre-check: "pass"/"review" (NULL: not a refill, or not checked), and
+    # the rules that failed, in words, for the column's tooltip.
+    Column("protocol", Text),
+    Column("protocol_why", Text),
 )
 # (Version 1's status/queue, assignee and created indexes are gone: the inbox index below
 # answers those queries, and every index costs time on each synced page.)
@@ -222,8 +226,16 @@ def _v2_to_v3(conn: Connection) -> None:
     views.create(conn)  # with its index
 
 
+def _v3_to_v4(conn: Connection) -> None:
+    """The refill protocol's verdict on each row (filled by the next full sync)."""
+    conn.exec_driver_sql("ALTER TABLE items ADD COLUMN protocol TEXT")
+    conn.exec_driver_sql("ALTER TABLE items ADD COLUMN protocol_why TEXT")
+    conn.exec_driver_sql("UPDATE meta SET value = NULL WHERE key = 'cursor'")
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     0: _create_v1,
     1: _v1_to_v2,
     2: _v2_to_v3,
+    3: _v3_to_v4,
 }

@@ -167,3 +167,26 @@ def test_version() -> None:
     result = run("--version")
     assert result.returncode == 0
     assert result.stdout.startswith("portal-api ")
+
+
+def test_fhir_import_applies_a_bundle_file_or_names_what_is_wrong(tmp_path: Path, capsys) -> None:
+    import json
+
+    from tests.integration.test_fhir_import import bundle
+
+    url = sqlite_url(tmp_path)
+    assert main(["migrate", "--database", url]) == 0
+    good = tmp_path / "chart.json"
+    good.write_text(json.dumps(bundle("CLI-1")))
+    assert main(["fhir", "import", str(good), "--database", url]) == 0
+    assert "imported 6 resources" in capsys.readouterr().out
+    broken = bundle("CLI-2")
+    broken["entry"][2]["resource"]["whenHandedOver"] = "soon"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(broken))
+    assert main(["fhir", "import", str(bad), "--database", url]) == 1
+    said = capsys.readouterr().out
+    assert "refused: Bundle.entry[2].resource (MedicationDispense)" in said
+    assert "soon" not in said
+    missing = main(["fhir", "import", str(tmp_path / "nope.json"), "--database", url])
+    assert missing != 0

@@ -116,6 +116,9 @@ def open_desk(qtbot, qapp, portal, tmp_path: Path) -> Iterator[Callable[..., Des
         qtbot.waitUntil(lambda: app.services.engine.status.cycles >= 1, timeout=20000)
         assert time.monotonic() - start < 20
         settle(qtbot, app.window)
+        # The staff list and policy arrive on a worker after the first cycle: a person sees
+        # them before they can use them, so the tests wait for them too.
+        qtbot.waitUntil(lambda: bool(app.services.reference.policy), timeout=20000)
         desks.append(desk)
         return desk
 

@@ -145,7 +145,7 @@ def test_claim_reply_from_a_template_and_done(qtbot, open_desk, portal) -> None:
 
 
 def test_a_clinician_approves_a_refill_and_a_nurse_cannot(qtbot, open_desk, portal) -> None:
-    item = find_item(portal.db, status="new", kind="refill")
+    item = find_item(portal.db, status="new", kind="refill", queue="nursing")  # not controlled
     nurse = open_desk("nurse").window
     open_item(qtbot, nurse, item.id)
     assert not nurse.detail.approve.isVisibleTo(nurse.detail)

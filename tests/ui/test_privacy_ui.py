@@ -59,9 +59,9 @@ def test_the_composer_says_whom_it_writes_to(qtbot, open_desk, portal) -> None:
 
 
 def test_a_decision_sends_its_text_to_the_audience_shown(qtbot, open_desk, portal) -> None:
-    first, second = (
-        find_item(portal.db, status="new", kind="refill"),
-        find_item(portal.db, status="open", kind="refill"),
+    first, second = (  # (in nursing: not controlled, one click each)
+        find_item(portal.db, status="new", kind="refill", queue="nursing"),
+        find_item(portal.db, status="open", kind="refill", queue="nursing"),
     )
     window = open_desk("doctor").window
     editor = window.detail.editor
@@ -178,3 +178,37 @@ def test_thirty_days_is_thirty_days_of_the_prescription() -> None:
     assert (decision.quantity, decision.days_supply) == (60, 30)
     unknown = thirty_days({"details": {}})
     assert (unknown.quantity, unknown.days_supply) == (None, 30)
+
+
+def test_the_clinician_sees_the_protocol_and_confirms_a_controlled_refill(
+    qtbot, open_desk, portal
+) -> None:
+    """The clinician queue shows the verdict with why in the tooltip, the detail pane the
+    checklist, and approving a controlled substance takes a PDMP confirmation."""
+    from portal_api.models import Item
+    from ui.inbox_model import PROTOCOL_COLUMN
+
+    with portal.db.read() as session:
+        controlled = session.scalars(
+            select(Item).where(
+                Item.kind == "refill", Item.queue == "clinician", Item.status == "new"
+            )
+        ).all()
+    item = next(i for i in controlled if i.details.get("controlled"))
+    desk = open_desk("doctor")
+    window = desk.window
+    open_item(qtbot, window, item.id)
+    assert not window.inbox.table.isColumnHidden(PROTOCOL_COLUMN)
+    row = window.model.row_of(item.id)
+    index = window.model.index(row, PROTOCOL_COLUMN)
+    assert window.model.data(index) == "Review"
+    assert "PDMP" in window.model.data(index, Qt.ItemDataRole.ToolTipRole)
+    context = window.detail.context.text()
+    assert "Protocol: REVIEW" in context and "✗ Controlled substance" in context
+    shoot(window, "refill-checklist.png")
+    qtbot.mouseClick(window.detail.approve, Qt.MouseButton.LeftButton)
+    box = window.detail.item_actions.controlled_box
+    assert box is not None and box.isVisible()
+    assert http_item(portal.url, item.id)["status"] != "done"  # not one click
+    box.button(box.StandardButton.Yes).click()
+    wait_for(qtbot, lambda: http_item(portal.url, item.id)["status"] == "done", timeout=15)

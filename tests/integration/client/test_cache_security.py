@@ -253,7 +253,7 @@ def test_a_version_1_cache_is_migrated_in_place(tmp_path) -> None:
     old.dispose()
     upgraded = Cache.open(folder, "66" * 32)
     with upgraded.read() as conn:
-        assert conn.exec_driver_sql("PRAGMA user_version").scalar_one() == 3
+        assert conn.exec_driver_sql("PRAGMA user_version").scalar_one() == 4
         assert (
             conn.exec_driver_sql("SELECT patient_name FROM items WHERE id = 'i1'").scalar_one()
             == "Ada Lovelace"
