@@ -87,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
         "holds: a cut or rewritten tail fails",
     )
 
+    patient = sub.add_parser("patient", help="patient portal accounts")
+    patient_sub = patient.add_subparsers(dest="patient_command", required=True)
+    enroll = patient_sub.add_parser(
+        "add", help="give a chart (found by MRN) a portal account (password from stdin or prompt)"
+    )
+    _database_arg(enroll)
+    enroll.add_argument("--mrn", required=True)
+    enroll.add_argument("--username", required=True)
+    enroll.add_argument("--password-stdin", action="store_true")
+
     fhir_cmd = sub.add_parser("fhir", help="chart facts from the EHR")
     fhir_sub = fhir_cmd.add_subparsers(dest="fhir_command", required=True)
     fhir_import = fhir_sub.add_parser(
@@ -207,6 +217,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _staff(db, settings, args)
     if args.command == "fhir":
         return _fhir_import(db, args.file)
+    if args.command == "patient":
+        return _patient(db, settings, args)
     raise CliError(f"unknown command {args.command}")
 
 
@@ -374,14 +386,7 @@ def _staff(db, settings: Settings, args: argparse.Namespace) -> int:  # type: ig
             )
         print(f"deactivated {args.username}; their sessions have ended")
         return 0
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if password != getpass.getpass("Again: "):
-            raise CliError("the passwords differ")
-    if len(password) < 12:
-        raise CliError("use a password of at least 12 characters")
+    password = _new_password(args.password_stdin)
     with db.write() as session:
         exists = session.scalar(
             select(Staff.id).where(func.lower(Staff.username) == args.username.lower())
@@ -405,6 +410,56 @@ def _staff(db, settings: Settings, args: argparse.Namespace) -> int:  # type: ig
             detail={"staff_id": staff.id, "role": args.role},
         )
     print(f"added {args.role} '{args.username}'")
+    return 0
+
+
+def _new_password(from_stdin: bool) -> str:
+    """A new account's password: one line of stdin, or typed twice at a prompt."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Again: "):
+            raise CliError("the passwords differ")
+    if len(password) < 12:
+        raise CliError("use a password of at least 12 characters")
+    return password
+
+
+def _patient(db, settings: Settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """Enroll a portal account on a chart that came from the EHR, found by its MRN."""
+    from sqlalchemy import func, select
+
+    from . import audit
+    from .auth import normalise_username
+    from .models import Patient
+    from .security import hash_password
+
+    username = normalise_username(args.username)
+    if not username:
+        raise CliError("the username is empty")
+    password = _new_password(args.password_stdin)
+    with db.write() as session:
+        patient = session.scalar(select(Patient).where(Patient.mrn == args.mrn))
+        if patient is None:
+            raise CliError(
+                f"no chart with MRN {args.mrn}; import it first (portal-api fhir import FILE)"
+            )
+        if patient.username is not None:
+            raise CliError(f"MRN {args.mrn} already has a portal account")
+        taken = session.scalar(select(Patient.id).where(func.lower(Patient.username) == username))
+        if taken:
+            raise CliError(f"the portal username '{username}' is taken")
+        patient.username = username
+        patient.password_hash = hash_password(password, settings.password_profile)
+        audit.append(
+            session,
+            actor_kind="system",
+            actor_id=None,
+            action="patient.enrolled",
+            patient_id=patient.id,
+        )
+    print(f"portal account '{username}' now opens the chart of MRN {args.mrn}")
     return 0
 
 

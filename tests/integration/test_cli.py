@@ -190,3 +190,38 @@ def test_fhir_import_applies_a_bundle_file_or_names_what_is_wrong(tmp_path: Path
     assert "soon" not in said
     missing = main(["fhir", "import", str(tmp_path / "nope.json"), "--database", url])
     assert missing != 0
+
+
+def test_a_chart_from_the_ehr_gets_a_portal_account(tmp_path: Path, monkeypatch, capsys) -> None:
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from portal_api.app import create_app
+    from portal_api.config import Settings
+    from tests.integration.test_fhir_import import bundle
+
+    url = sqlite_url(tmp_path)
+    assert main(["migrate", "--database", url]) == 0
+    monkeypatch.setenv("PORTAL_API_PASSWORD_PROFILE", "fast")
+    chart = tmp_path / "chart.json"
+    chart.write_text(json.dumps(bundle("ENR-1")))
+    assert main(["fhir", "import", str(chart), "--database", url]) == 0
+    enroll = ["patient", "add", "--database", url, "--mrn", "ENR-1", "--username", "Ada.Okafor"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long portal password\n"))
+    assert main([*enroll, "--password-stdin"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long portal password\n"))
+    assert main([*enroll, "--password-stdin"]) == 2  # one account per chart
+    assert "already has a portal account" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long portal password\n"))
+    unknown = ["patient", "add", "--database", url, "--mrn", "NOPE", "--username", "x"]
+    assert main([*unknown, "--password-stdin"]) == 2
+    assert "no chart with MRN NOPE" in capsys.readouterr().err
+    settings = Settings(database_url=url, password_profile="fast")
+    with TestClient(create_app(settings)) as client:
+        signed = client.post(
+            "/api/v1/patient/auth/login",
+            json={"username": "ada.okafor", "password": "a long portal password"},
+        )
+        assert signed.status_code == 200
