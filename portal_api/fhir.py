@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_core import protocol, triage
+from triage_core.times import rfc3339
 from triage_core.vocabulary import Kind, Queue, Status
 
 from . import audit
@@ -510,3 +511,123 @@ def _int(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+# ---- decided refills, for the EHR -------------------------------------------------------------
+
+REFILL_SYSTEM = "urn:triage-desk:refill"
+GRANTED = ("approved", "modified")
+
+
+def medication_request(item: Any, patient: Any, clinician: str | None) -> dict[str, Any]:
+    """An approved or modified refill as a FHIR R4 MedicationRequest (validated by the same
+    models as the import)."""
+    from fhir.resources.R4B.medicationrequest import MedicationRequest
+
+    details = item.details or {}
+    decision = details.get("decision") or {}
+    medication = details.get("medication") or {}
+    name = " ".join(p for p in (medication.get("name"), medication.get("strength")) if p)
+    concept: dict[str, Any] = {"text": name}
+    if medication.get("rxnorm"):
+        concept["coding"] = [{"system": RXNORM, "code": medication["rxnorm"], "display": name}]
+    dispense: dict[str, Any] = {}
+    if decision.get("quantity") is not None:
+        dispense["quantity"] = {"value": decision["quantity"]}
+    if decision.get("days_supply") is not None:
+        dispense["expectedSupplyDuration"] = {
+            "value": decision["days_supply"],
+            "unit": "days",
+            "system": "http://unitsofmeasure.org",
+            "code": "d",
+        }
+    if decision.get("refills") is not None:
+        dispense["numberOfRepeatsAllowed"] = decision["refills"]
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": item.id,
+        "meta": {"lastUpdated": rfc3339(item.updated_at)},
+        "identifier": [{"system": REFILL_SYSTEM, "value": item.id}],
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": concept,
+        "subject": {
+            "identifier": {"system": MRN_SYSTEM, "value": patient.mrn},
+            "display": f"{patient.given_name} {patient.family_name}".strip(),
+        },
+        "authoredOn": decision.get("decided_at"),
+        "note": [{"text": f"Refill {decision.get('outcome')} in Triage Desk"}],
+    }
+    if clinician:
+        resource["requester"] = {"display": clinician}
+    if decision.get("sig") or medication.get("sig"):
+        resource["dosageInstruction"] = [{"text": decision.get("sig") or medication.get("sig")}]
+    if dispense:
+        resource["dispenseRequest"] = dispense
+    validated = MedicationRequest.model_validate(resource)
+    return dict(validated.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+def decided_refills(
+    db: Database, since: datetime | None, count: int, *, strictly_after: bool = False
+) -> dict[str, Any]:
+    """A searchset Bundle of refills approved or modified, changed at or after `since` (after,
+    with `strictly_after`), oldest first; `link` `next` asks for the rest."""
+    from .models import Staff
+
+    query = (
+        select(Item)
+        .where(Item.kind == Kind.REFILL.value, Item.status == Status.DONE.value)
+        .order_by(Item.updated_at, Item.id)
+    )
+    if since is not None:
+        query = query.where(Item.updated_at > since if strictly_after else Item.updated_at >= since)
+    entries: list[dict[str, Any]] = []
+    last: datetime | None = None
+    more = False
+    with db.read() as session:
+        for item in session.scalars(query.execution_options(yield_per=200)):
+            decision = (item.details or {}).get("decision") or {}
+            if decision.get("outcome") not in GRANTED:
+                continue
+            if len(entries) == count:
+                more = True
+                break
+            patient = session.get(Patient, item.patient_id)
+            staff = (
+                session.get(Staff, decision.get("decided_by"))
+                if decision.get("decided_by")
+                else None
+            )
+            resource = medication_request(item, patient, staff.display_name if staff else None)
+            entries.append({"fullUrl": f"MedicationRequest/{item.id}", "resource": resource})
+            last = item.updated_at
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(entries),
+        "entry": entries,
+    }
+    if more and last is not None:
+        bundle["link"] = [
+            {"relation": "next", "url": f"MedicationRequest?_lastUpdated=gt{rfc3339(last)}"}
+        ]
+    return bundle
+
+
+def parse_last_updated(value: str | None) -> tuple[datetime | None, bool]:
+    """`_lastUpdated` as FHIR writes it: `ge<instant or date>` or `gt<...>` (no prefix is
+    `ge`); raise `FhirRefused` for anything else."""
+    if not value:
+        return None, False
+    prefix, text = (value[:2], value[2:]) if value[:2] in ("ge", "gt") else ("ge", value)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None:
+        problem = "_lastUpdated must be ge or gt and a date or an instant, like ge2026-11-01."
+        raise FhirRefused(operation_outcome([("_lastUpdated", problem)]))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment, prefix == "gt"

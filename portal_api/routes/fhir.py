@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import IpDep, ServicesDep, StaffDep
 from ..errors import documented, forbidden
-from ..fhir import FhirImport, FhirRefused, operation_outcome
+from ..fhir import FhirImport, FhirRefused, decided_refills, operation_outcome, parse_last_updated
 
 router = APIRouter(tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
@@ -44,3 +45,30 @@ async def import_bundle(
     except FhirRefused as refused:
         return JSONResponse(refused.outcome, status_code=422, media_type=FHIR_JSON)
     return JSONResponse(response, media_type=FHIR_JSON)
+
+
+@router.get(
+    "/fhir/MedicationRequest",
+    responses={
+        **documented(401, 403),
+        200: {"description": "a searchset Bundle of MedicationRequest resources"},
+        400: {"description": "an OperationOutcome: a _lastUpdated it cannot read"},
+    },
+)
+async def decided_medication_requests(
+    principal: StaffDep,
+    svc: ServicesDep,
+    last_updated: Annotated[str | None, Query(alias="_lastUpdated", max_length=40)] = None,
+    count: Annotated[int, Query(alias="_count", ge=1, le=1000)] = 100,
+) -> JSONResponse:
+    """Refills approved or modified here, as FHIR R4 MedicationRequest resources, for the
+    EHR to read back: `_lastUpdated=ge<date or instant>` (or `gt`), oldest first, `_count` at
+    a time; a `next` link asks for the rest."""
+    if principal.role != "admin":
+        raise forbidden("Only an administrator can read refills as FHIR.")
+    try:
+        since, strictly = parse_last_updated(last_updated)
+    except FhirRefused as refused:
+        return JSONResponse(refused.outcome, status_code=400, media_type=FHIR_JSON)
+    bundle = await run_in_threadpool(decided_refills, svc.db, since, count, strictly_after=strictly)
+    return JSONResponse(bundle, media_type=FHIR_JSON)

@@ -256,3 +256,64 @@ def test_a_stopped_prescription_leaves_the_list(client: TestClient, seeded: Data
     reply = post(client, admin, stopped)
     assert reply.json()["type"] == "batch-response"
     assert chart(seeded, "EHR-4").medications == []
+
+
+def test_decided_refills_go_back_to_the_ehr_as_medication_requests(
+    client: TestClient, seeded: Database
+) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    admin = login(client, "admin")
+    doctor = login(client, "doctor")
+    started = datetime.now(UTC)
+    ids = []
+    for outcome in ("approved", "denied"):
+        item = client.post(
+            "/api/v1/patient/requests",
+            json={
+                "kind": "refill",
+                "subject": "Atorvastatin",
+                "body": "please",
+                "details": {
+                    "medication": {
+                        "name": "Atorvastatin",
+                        "strength": "20 mg",
+                        "form": "tablet",
+                        "sig": "1",
+                        "rxnorm": "617310",
+                    }
+                },
+            },
+            headers=bearer(patient_login(client, "patient1")),
+        ).json()["item"]
+        ids.append(item["id"])
+        decided = client.post(
+            f"/api/v1/items/{item['id']}/actions",
+            json={"type": "refill_decision", "outcome": outcome},
+            headers={**bearer(doctor), "Idempotency-Key": f"k-{outcome}"},
+        )
+        assert decided.status_code == 200, decided.text
+    since = "ge" + started.isoformat().replace("+00:00", "Z")
+    reply = client.get(
+        "/api/v1/fhir/MedicationRequest", params={"_lastUpdated": since}, headers=bearer(admin)
+    )
+    assert reply.status_code == 200, reply.text
+    found = Bundle.model_validate(reply.json())  # valid FHIR, by the same models
+    assert found.type == "searchset"
+    resources = [entry["resource"] for entry in reply.json()["entry"]]
+    assert [r["id"] for r in resources] == [ids[0]]  # the approval, not the denial
+    [approved] = resources
+    assert approved["medicationCodeableConcept"]["coding"][0]["code"] == "617310"
+    assert approved["requester"]["display"] == doctor["user"]["display_name"]
+    later = client.get(
+        "/api/v1/fhir/MedicationRequest",
+        params={"_lastUpdated": "gt" + approved["meta"]["lastUpdated"]},
+        headers=bearer(admin),
+    )
+    assert later.json()["entry"] == []
+    bad = client.get(
+        "/api/v1/fhir/MedicationRequest", params={"_lastUpdated": "lt2026"}, headers=bearer(admin)
+    )
+    assert bad.status_code == 400 and bad.json()["resourceType"] == "OperationOutcome"
+    nurse = client.get("/api/v1/fhir/MedicationRequest", headers=bearer(login(client, "nurse")))
+    assert nurse.status_code == 403
