@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from portal_client.api import User
 from portal_client.audit_log import AuditPage, AuditQuery, AuditRow, fetch_page, write_csv
+from portal_client.batch import BatchPlan, plan_approvals
 from portal_client.cache import Cache
 from portal_client.engine import State, SyncEngine
 from portal_client.inbox import Alert, Alerts, Inbox, InboxFilter, InboxPage, InboxRow
@@ -21,6 +22,7 @@ from portal_client.sla_report import Report, build_report
 from portal_client.unlock import Outcome, UnlockAnswer, unlock
 from portal_client.urgent import Urgent, UrgentWatch
 from triage_core.calendar import BusinessCalendar
+from triage_core.permissions import Actor
 from triage_core.sessions import idle_lock_minutes
 
 from .bridge import EngineBridge
@@ -174,6 +176,24 @@ class DeskServices:
             return ItemAnswer(item_id, item, patient, self.cache.outbox.latest_notice(item_id))
 
         self._read("opening the item", work, on_done)
+
+    def plan_batch(self, item_ids: list[str], on_done: Callback) -> None:
+        """Which of these refills may be approved together (`portal_client.batch`)."""
+        actor = Actor(self.user.id, self.user.role)
+
+        def work() -> BatchPlan:
+            found = [self.cache.queries.item(item_id) for item_id in item_ids]
+            items = [item for item in found if item is not None]
+            names = {}
+            for item in items:
+                patient = self.cache.queries.patient(item["patient_id"])
+                if patient:
+                    names[item["patient_id"]] = (
+                        f"{patient.get('given_name', '')} {patient.get('family_name', '')}".strip()
+                    )
+            return plan_approvals(items, actor, names)
+
+        self._read("checking the refills you chose", work, on_done)
 
     def check_alerts(self, on_done: Callback) -> None:
         def work() -> list[Alert]:

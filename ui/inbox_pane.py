@@ -64,7 +64,9 @@ class InboxPane(QWidget):
         self.table.setModel(model)
         self.table.setAccessibleName("Inbox")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Several rows (Ctrl/Shift + click or arrows) for signing refills in a batch; the
+        # current row is the one shown in the detail pane.
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSortingEnabled(False)  # sorted by the query, not per row in Qt
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -144,6 +146,11 @@ class InboxPane(QWidget):
         else:
             self.result.setText(f"Nothing in {QUEUE_LABELS.get(filter_.queue, 'this queue')}")
 
+    def selected_ids(self) -> list[str]:
+        """Every selected row's item, top to bottom."""
+        rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        return [item_id for row in rows if (item_id := self.model.item_id(row))]
+
     def selected_id(self) -> str | None:
         index = self.table.currentIndex()
         return self.model.item_id(index.row()) if index.isValid() else None
@@ -157,11 +164,19 @@ class InboxPane(QWidget):
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
 
-    def step(self, delta: int) -> None:
+    def step(self, delta: int, *, extend: bool = False) -> None:
+        """Move to the next or previous row; with `extend`, add it to the selection (the
+        rows chosen for signing together) instead of replacing it."""
         count = self.model.rowCount()
         if not count:
             return
         row = self.table.currentIndex().row()
         row = 0 if row < 0 else max(0, min(count - 1, row + delta))
-        self.select_id(self.model.item_id(row) or "")
+        if extend:
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+            )
+        else:
+            self.select_id(self.model.item_id(row) or "")
         self.table.scrollTo(self.model.index(row, 0))

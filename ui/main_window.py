@@ -30,6 +30,7 @@ from portal_client.inbox import QUEUES
 from triage_core.vocabulary import Role
 
 from .audit_log import AuditLogDialog, ask_save_path
+from .batch_sign import BatchSignDialog
 from .detail_pane import DetailPane
 from .help import SHORTCUTS, HelpDialog
 from .inbox_controller import InboxController
@@ -126,6 +127,7 @@ class MainWindow(QMainWindow):
 
         self.report_dialog: SlaReportDialog | None = None
         self.policy_editor: PolicyEditor | None = None
+        self.batch_dialog: BatchSignDialog | None = None
         self.audit_log: AuditLogDialog | None = None
         self.audit_action: QAction | None = None  # administrators only
         self._ticks = 0
@@ -186,6 +188,29 @@ class MainWindow(QMainWindow):
 
     def _act(self, item_id: str, action: dict[str, Any], if_match: object) -> None:
         self.controller.act(item_id, action, if_match, self._action_failed)
+
+    def sign_batch(self) -> None:
+        """The chosen refills (several rows selected), checked on a worker, then one dialog
+        that lists exactly what will be approved and what is left out."""
+        chosen = self.inbox.selected_ids()
+        if not chosen:
+            self.say("Select the refills to sign first (Ctrl or Shift + click, or arrows).")
+            return
+        self.services.plan_batch(chosen, self._batch_planned)
+
+    def _batch_planned(self, plan: Any) -> None:
+        dialog = BatchSignDialog(plan, self)
+        dialog.confirmed.connect(self._approve_batch)
+        dialog.open()
+        self.batch_dialog = dialog
+
+    def _approve_batch(self, plan: Any) -> None:
+        """Each approval its own action, with the version the clinician saw (a change
+        meanwhile is refused on that item only, with a notice)."""
+        for chosen in plan.approve:
+            self._act(chosen.item_id, plan.action(), chosen.version)
+        count = len(plan.approve)
+        self.say(f"{count} refill approval{'s' if count != 1 else ''} queued.")
 
     def _action_failed(self, exc: Exception) -> None:
         box = QMessageBox(
@@ -257,6 +282,8 @@ class MainWindow(QMainWindow):
             shortcut.activated.connect(slot)
 
         bind("J", lambda: self.inbox.step(1))
+        bind("Shift+J", lambda: self.inbox.step(1, extend=True))
+        bind("Shift+K", lambda: self.inbox.step(-1, extend=True))
         bind("K", lambda: self.inbox.step(-1))
         bind("Ctrl+Down", lambda: self.inbox.step(1))
         bind("Ctrl+Up", lambda: self.inbox.step(-1))
@@ -276,6 +303,12 @@ class MainWindow(QMainWindow):
         lock_action.triggered.connect(self.lock.lock)
         self.addAction(lock_action)  # (works with the menu bar hidden too)
         self.menuBar().addMenu("&Session").addAction(lock_action)
+        if self.services.user.role == Role.CLINICIAN:
+            batch_action = QAction("Sign refills that pass protocol…", self)
+            batch_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+            batch_action.triggered.connect(self.sign_batch)
+            self.addAction(batch_action)
+            self.menuBar().addMenu("&Refills").addAction(batch_action)
         report_action = QAction("SLA report…", self)
         report_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
         report_action.triggered.connect(self.open_sla_report)
