@@ -53,6 +53,7 @@ class InboxController(QObject):
         # The open item as fetched with a reason (break the glass): shown instead of its
         # header until it changes or another item is opened. Never cached.
         self._glass: dict[str, dict[str, Any]] = {}
+        self._opening: str | None = None  # the item last asked to be shown
         queues.queue_selected.connect(self._queue_changed)
         inbox.filter_changed.connect(self.reload)
         inbox.item_selected.connect(self.open_item)
@@ -122,13 +123,13 @@ class InboxController(QObject):
         token = self._ask("view")
         self.services.load_view(self.current_filter(), partial(self._view_arrived, token, set(ids)))
         self.refresh_counts()
-        current = self.detail.item["id"] if self.detail.item else None
+        current = self._wanted_id()
         if current and current in ids:
             self.show_item(current)
 
     def on_notices_changed(self) -> None:
-        if self.detail.item:
-            self.show_item(self.detail.item["id"])
+        if current := self._wanted_id():
+            self.show_item(current)
 
     def on_reference_changed(self) -> None:
         """New staff names or a new policy (its clocks were recomputed): repaint everything."""
@@ -159,7 +160,15 @@ class InboxController(QObject):
         self.services.record_view(item_id)
         self.show_item(item_id)
 
+    def _wanted_id(self) -> str | None:
+        """The item the detail pane shows, or is about to show: a refresh after a sync must
+        not bring back the item the person just left (its answer would win, being newer)."""
+        if self._opening is not None:
+            return self._opening
+        return self.detail.item["id"] if self.detail.item else None
+
     def show_item(self, item_id: str) -> None:
+        self._opening = item_id
         token = self._ask("item")
         self.services.load_item(item_id, partial(self._item_arrived, token))
 

@@ -501,3 +501,24 @@ def test_the_clock_column_reads_without_colour_and_repaints_as_time_passes(
     top_left, bottom_right = blocker.args[0], blocker.args[1]
     assert top_left.row() == 0 and bottom_right.row() == model.rowCount() - 1
     assert top_left.column() <= CLOCK_COLUMN <= bottom_right.column()
+
+
+def test_the_next_item_stays_open_when_the_last_ones_sync_arrives(qtbot, open_desk, portal) -> None:
+    """Act on an item and open the next at once: the sync that confirms the first must not
+    bring it back into the detail pane (its refresh was asked after the opening)."""
+    first = find_item(portal.db, status="new", kind="message")
+    window = open_desk("nurse").window
+    open_item(qtbot, window, first.id)
+    rows = [window.model.item_id(r) for r in range(window.model.rowCount())]
+    following = next(i for i in rows if i and i != first.id)
+    for _round in range(3):
+        qtbot.mouseClick(window.detail.buttons["claim"], Qt.MouseButton.LeftButton)
+        window.controller.open_item(following)  # at once, as a quick person does
+        settle(qtbot, window)
+        window.controller.services.engine.sync_now()
+        settle(qtbot, window)
+        assert window.detail.item["id"] == following
+        window.controller.open_item(first.id)
+        settle(qtbot, window)
+        window.detail.buttons["release"].click()
+        settle(qtbot, window)
