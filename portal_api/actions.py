@@ -23,16 +23,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from triage_core import disclosure, permissions
-from triage_core.actions import Action, ActionInvalid, Assign, from_wire
+from triage_core.actions import Action, ActionInvalid, Assign, RefillDecision, from_wire
 from triage_core.permissions import Actor, Decision
 from triage_core.state_machine import FREE_TEXT_KEYS, plain_data, transition, written_entry_ids
-from triage_core.vocabulary import Priority
+from triage_core.vocabulary import DenialReason, EntryType, Kind, Priority, Queue, Status
 
 from . import audit
 from .auth import Principal
 from .db import Database, rows_affected
 from .errors import ApiError, invalid, not_found
-from .items import add_entry, item_dict, item_state, load_entries, mark_changed
+from .items import (
+    add_entry,
+    add_system_entry,
+    item_dict,
+    item_state,
+    load_entries,
+    mark_changed,
+)
 from .models import IdempotencyRecord, Item, Staff, utcnow
 from .schemas import ItemOut
 
@@ -230,6 +237,11 @@ class ActionService:
             at=now,
         )
         mark_changed(session, item, now)
+        if (
+            isinstance(action, RefillDecision)
+            and item.details.get("decision", {}).get("reason") == DenialReason.NEEDS_VISIT
+        ):
+            visit_for_denied_refill(session, item, now)
         audit.append(
             session,
             actor_kind="staff",
@@ -242,6 +254,45 @@ class ActionService:
         )
         session.flush()
         return {"item": json_item(item, session)}
+
+
+def visit_for_denied_refill(session: Session, refill: Item, now: datetime) -> Item:
+    """A refill denied because the patient needs a visit opens an appointment request for the
+    front desk (`details.follows_up_on` names the refill), so booking the visit is somebody's work, not the patient's
+    memory. Its first entry is the service's own, saying why."""
+    medication = (refill.details or {}).get("medication") or {}
+    what = " ".join(p for p in (medication.get("name"), medication.get("strength")) if p)
+    details: dict[str, Any] = {
+        "change": "new",
+        "current_appointment": None,
+        "preferred_times": [],
+        "reason": f"A visit is needed before {what or 'the medication'} can be refilled.",
+        "decision": None,
+        "follows_up_on": refill.id,
+    }
+    visit = Item(
+        kind=Kind.APPOINTMENT.value,
+        status=Status.NEW.value,
+        priority=Priority.ROUTINE.value,
+        queue=Queue.FRONT_DESK.value,
+        subject=f"Visit needed: {what}".strip(),
+        patient_id=refill.patient_id,
+        assignee_id=None,
+        created_at=now,
+        details=details,
+    )
+    mark_changed(session, visit, now, new=True)
+    session.add(visit)
+    session.flush()
+    add_system_entry(
+        session,
+        visit,
+        type=EntryType.EVENT.value,
+        body="Opened because a refill was denied: the patient needs a visit",
+        data={"action": "visit_needed", "refill_id": refill.id},
+        at=now,
+    )
+    return visit
 
 
 def as_seen_by(principal: Principal, item: dict[str, Any]) -> dict[str, Any]:

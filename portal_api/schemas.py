@@ -16,6 +16,7 @@ from triage_core.sessions import (
 )
 from triage_core.vocabulary import (
     AppointmentChange,
+    DenialReason,
     AppointmentOutcome,
     AuthorKind,
     EntryType,
@@ -348,6 +349,9 @@ class Template(Strict):
     title: ShortText
     kinds: list[Kind]
     body: Text
+    denial_reason: DenialReason | None = Field(
+        None, description="a refill denial's message to the patient for this reason"
+    )
 
 
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]

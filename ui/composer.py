@@ -173,6 +173,10 @@ class Composer(QWidget):
         """A placeholder's value as the person sets it now (the new appointment time)."""
         self._values[name] = value
 
+    def values(self) -> dict[str, str]:
+        """The placeholders' values for this item (patient, medication, staff, practice)."""
+        return dict(self._values)
+
     def written(self) -> str:
         return self.text.toPlainText().strip()
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from portal_client.templates import local_time
+from portal_client.templates import denial_message, local_time
 from triage_core.actions import text_audience
 from triage_core.permissions import Actor
 from triage_core.times import rfc3339
@@ -133,6 +133,10 @@ class DetailPane(QWidget):
         self.editor.reply_requested.connect(self._reply)
         self.editor.note_requested.connect(self._reply)
         self.editor.attachment_changed.connect(self.item_actions.set_attachment)
+        self.item_actions.denial_message_for = self._denial_message
+        self.item_actions.written_to_patient = lambda: (
+            self.editor.written() if self.editor.mode == TO_PATIENT else ""
+        )
         self.item_actions.confirm_time.dateTimeChanged.connect(self._time_chosen)
         body.addWidget(self.editor)
         # The controls tests and shortcuts reach, by their old names.
@@ -333,8 +337,8 @@ class DetailPane(QWidget):
             # for (the button said which); the decision is based on what the person saw, so
             # it carries that version (a change meanwhile is not overruled).
             text = self.editor.written()
-            if text:
-                key = "message_to_patient" if self.editor.mode == TO_PATIENT else "note"
+            key = "message_to_patient" if self.editor.mode == TO_PATIENT else "note"
+            if text and key not in action:  # (a denial's dialog already took the message)
                 action = {**action, key: text}
             self.editor.clear()
             self.action_requested.emit(self.item["id"], action, self.item["version"])
@@ -363,6 +367,10 @@ class DetailPane(QWidget):
 
     def focus_note(self) -> None:
         self.editor.focus(INTERNAL)
+
+    def _denial_message(self, reason: str) -> str:
+        """The patient's message for a denial: the practice's template, else the default."""
+        return denial_message(self.policy, reason, self.editor.values())
 
     def _time_chosen(self, chosen: QDateTime) -> None:
         """A canned reply names the time in the picker, not the one being replaced."""

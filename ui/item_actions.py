@@ -3,6 +3,7 @@ saying why, and the decisions of refills and appointments."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,6 +48,7 @@ from triage_core.vocabulary import (
 )
 
 from .composer import enable
+from .deny_dialog import DenyDialog
 from .widgets import PlainLabel, ask_reason
 
 SIMPLE = (
@@ -101,7 +103,10 @@ class ItemActions(QWidget):
         self.actor = actor
         self.item: dict[str, Any] = {}
         self.reason_dialog: QInputDialog | None = None
-        self.denial_dialog: QInputDialog | None = None
+        self.denial_dialog: DenyDialog | None = None
+        # What a denial's message is made from (the detail pane sets these).
+        self.denial_message_for: Callable[[str], str] = lambda _reason: ""
+        self.written_to_patient: Callable[[], str] = lambda: ""
         self.controlled_box: QMessageBox | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -339,28 +344,24 @@ class ItemActions(QWidget):
         self.controlled_box = box
         return box
 
-    def ask_denial_reason(self) -> QInputDialog:
-        """Why is it denied? A choice, asked without a nested event loop; the denial goes when
-        it is answered."""
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Deny refill")
-        dialog.setLabelText("Why is this refill denied?")
-        dialog.setComboBoxItems([reason.word for reason in DenialReason])
-        dialog.setComboBoxEditable(False)
-        dialog.setOkButtonText("Deny")
-        words = {reason.word: reason for reason in DenialReason}
-        dialog.textValueSelected.connect(
-            lambda word: (
-                self._request(
-                    RefillDecision(RefillOutcome.DENIED, reason=words[word]), decided=True
-                )
-                if word in words
-                else None
-            )
-        )
+    def ask_denial_reason(self) -> DenyDialog:
+        """Why is it denied, and what the patient is told (asked without a nested event
+        loop); the denial goes when it is answered."""
+        dialog = DenyDialog(self.denial_message_for, self.written_to_patient(), self)
+        dialog.denied.connect(self._deny_with)
         dialog.open()
         self.denial_dialog = dialog
         return dialog
+
+    def _deny_with(self, reason: str, message: str) -> None:
+        self._request(
+            RefillDecision(
+                RefillOutcome.DENIED,
+                reason=DenialReason(reason),
+                message_to_patient=message,  # "" when cleared: nothing goes, and says so
+            ),
+            decided=True,
+        )
 
     def _appointment(self, outcome: AppointmentOutcome) -> None:
         starts_at = None

@@ -117,3 +117,48 @@ def test_a_drug_not_on_the_list_is_reviewed(client: TestClient, seeded: Database
     reasons = {r["rule"]: r for r in item["details"]["protocol"]["reasons"]}
     assert item["details"]["protocol"]["verdict"] == "review"
     assert not reasons["on_list"]["ok"] and not reasons["last_visit"]["ok"]
+
+
+def test_a_refill_denied_for_a_visit_opens_an_appointment_request(
+    client: TestClient, seeded: Database
+) -> None:
+    from sqlalchemy import select
+
+    from portal_api.models import Item
+
+    item = ask_refill(client, "patient19", "Lisinopril", "10 mg")
+    doctor = login(client, "doctor")
+    denied = client.post(
+        f"/api/v1/items/{item['id']}/actions",
+        json={
+            "type": "refill_decision",
+            "outcome": "denied",
+            "reason": "needs_visit",
+            "message_to_patient": "Please book a visit; the front desk will call you.",
+        },
+        headers={**bearer(doctor), "Idempotency-Key": "deny-visit-1"},
+    )
+    assert denied.status_code == 200, denied.text
+    assert denied.json()["item"]["details"]["decision"]["reason"] == "needs_visit"
+    with seeded.read() as session:
+        visits = session.scalars(
+            select(Item).where(Item.kind == "appointment", Item.patient_id == item["patient_id"])
+        ).all()
+        opened = [v for v in visits if (v.details or {}).get("follows_up_on") == item["id"]]
+    [visit] = opened
+    assert visit.queue == "front_desk" and visit.status == "new"
+    assert visit.subject == "Visit needed: Lisinopril 10 mg"
+    # A denial for another reason opens nothing.
+    other = ask_refill(client, "patient19", "Lisinopril", "10 mg")
+    client.post(
+        f"/api/v1/items/{other['id']}/actions",
+        json={"type": "refill_decision", "outcome": "denied", "reason": "too_early"},
+        headers={**bearer(doctor), "Idempotency-Key": "deny-early-1"},
+    )
+    with seeded.read() as session:
+        follow_ups = [
+            v
+            for v in session.scalars(select(Item).where(Item.kind == "appointment")).all()
+            if (v.details or {}).get("follows_up_on") == other["id"]
+        ]
+    assert follow_ups == []

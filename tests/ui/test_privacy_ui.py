@@ -83,15 +83,17 @@ def test_a_decision_sends_its_text_to_the_audience_shown(qtbot, open_desk, porta
     qtbot.mouseClick(window.detail.deny, Qt.MouseButton.LeftButton)
     dialog = window.detail.item_actions.denial_dialog
     assert dialog is not None and dialog.isVisible()
-    dialog.setTextValue("Too early")
-    dialog.accept()
+    dialog.reason.setCurrentIndex(dialog.reason.findData("too_early"))
+    told = dialog.message.toPlainText()
+    assert "too early to refill" in told  # the reason's message, shown before it goes
+    dialog.deny_button.click()
     wait_for(qtbot, lambda: http_item(portal.url, second.id)["status"] == "done", timeout=15)
-    assert http_item(portal.url, second.id)["details"]["decision"]["reason"] == "too_early"
     served = http_item(portal.url, second.id)
-    assert ("internal_note", "Early refill pattern: check the PDMP next time.") in [
-        (e["type"], e["body"]) for e in served["entries"]
-    ]
-    assert "staff_reply" not in [e["type"] for e in served["entries"][-3:]]
+    assert served["details"]["decision"]["reason"] == "too_early"
+    written = [(e["type"], e["body"]) for e in served["entries"]]
+    assert ("internal_note", "Early refill pattern: check the PDMP next time.") in written
+    assert ("staff_reply", told) in written
+
     # The thread marks both audiences.
     wait_for(qtbot, lambda: window.detail.item["version"] == served["version"], timeout=15)
     headings = [w.text() for w in window.detail.thread_box.findChildren(type(window.detail.title))]
