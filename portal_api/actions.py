@@ -258,8 +258,8 @@ class ActionService:
 
 def visit_for_denied_refill(session: Session, refill: Item, now: datetime) -> Item:
     """A refill denied because the patient needs a visit opens an appointment request for the
-    front desk (`details.follows_up_on` names the refill), so booking the visit is somebody's work, not the patient's
-    memory. Its first entry is the service's own, saying why."""
+    front desk (`details.follows_up_on` names the refill), so booking the visit is somebody's
+    work, not the patient's memory. Its first entry is the service's own, saying why."""
     medication = (refill.details or {}).get("medication") or {}
     what = " ".join(p for p in (medication.get("name"), medication.get("strength")) if p)
     details: dict[str, Any] = {

@@ -16,9 +16,9 @@ from triage_core.sessions import (
 )
 from triage_core.vocabulary import (
     AppointmentChange,
-    DenialReason,
     AppointmentOutcome,
     AuthorKind,
+    DenialReason,
     EntryType,
     Kind,
     MessageCategory,
