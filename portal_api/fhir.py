@@ -234,8 +234,8 @@ class FhirImport:
             "resourceType": "Bundle",
             "type": f"{kind}-response",
             "entry": [
-                {"response": response}
-                for response in sorted(report.responses, key=lambda r: r.pop("_entry"))
+                {"response": {k: v for k, v in response.items() if k != "_entry"}}
+                for response in sorted(report.responses, key=lambda r: int(r["_entry"]))
             ],
         }
 
@@ -507,10 +507,12 @@ class FhirImport:
 
 
 def _int(value: Any) -> int | None:
+    """A whole number from FHIR JSON (decimals arrive as strings: "90", "90.0")."""
     try:
-        return int(value) if value is not None else None
+        number = float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+    return int(number) if number is not None and number.is_integer() else None
 
 
 # ---- decided refills, for the EHR -------------------------------------------------------------

@@ -248,6 +248,16 @@ def test_bundles_that_cannot_be_applied_say_why(client: TestClient) -> None:
     )
 
 
+def test_decimal_quantities_are_read_as_whole_numbers(client: TestClient, seeded: Database) -> None:
+    document = bundle("EHR-6")
+    request = document["entry"][1]["resource"]["dispenseRequest"]
+    request["quantity"] = {"value": 90.0}
+    request["expectedSupplyDuration"]["value"] = 90.0
+    assert post(client, login(client, "admin"), document).status_code == 200
+    [statin] = chart(seeded, "EHR-6").medications
+    assert (statin["quantity"], statin["days_supply"]) == (90, 90)
+
+
 def test_a_stopped_prescription_leaves_the_list(client: TestClient, seeded: Database) -> None:
     admin = login(client, "admin")
     assert post(client, admin, bundle("EHR-4", kind="batch")).status_code == 200
