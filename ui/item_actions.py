@@ -49,6 +49,7 @@ from triage_core.vocabulary import (
 
 from .composer import enable
 from .deny_dialog import DenyDialog
+from .modify_dialog import ModifyDialog
 from .widgets import PlainLabel, ask_reason
 
 SIMPLE = (
@@ -108,6 +109,7 @@ class ItemActions(QWidget):
         self.denial_message_for: Callable[[str], str] = lambda _reason: ""
         self.written_to_patient: Callable[[], str] = lambda: ""
         self.controlled_box: QMessageBox | None = None
+        self.modify_dialog: ModifyDialog | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         grid = QGridLayout()
@@ -140,6 +142,7 @@ class ItemActions(QWidget):
         self.approve = QPushButton("Approve", self.decision_row)
         self.modify = QPushButton("Approve 30 days", self.decision_row)
         self.deny = QPushButton("Deny", self.decision_row)
+        self.change = QPushButton("Approve with changes…", self.decision_row)
         self.confirm_time = QDateTimeEdit(self.decision_row)
         self.confirm_time.setCalendarPopup(True)
         self.confirm_time.setDisplayFormat("ddd d MMM yyyy HH:mm")
@@ -150,7 +153,7 @@ class ItemActions(QWidget):
         # Two rows: each button says what goes along with it, which needs the width.
         for row, widgets in (
             (first_row, (self.approve, self.modify, self.confirm_time)),
-            (second_row, (self.deny, self.confirm, self.decline, self.decision_note)),
+            (second_row, (self.change, self.deny, self.confirm, self.decline, self.decision_note)),
         ):
             for widget in widgets:
                 row.addWidget(widget)
@@ -158,6 +161,7 @@ class ItemActions(QWidget):
         self._decision_labels = {
             self.approve: "Approve",
             self.modify: "Approve 30 days",
+            self.change: "Approve with changes",
             self.deny: "Deny",
             self.confirm: "Confirm appointment",
             self.decline: "Decline",
@@ -167,6 +171,7 @@ class ItemActions(QWidget):
         self.approve.clicked.connect(lambda: self._refill(RefillOutcome.APPROVED))
         self.modify.clicked.connect(lambda: self._refill(RefillOutcome.MODIFIED))
         self.deny.clicked.connect(lambda: self._refill(RefillOutcome.DENIED))
+        self.change.clicked.connect(self.ask_terms)
         self.confirm.clicked.connect(lambda: self._appointment(AppointmentOutcome.CONFIRMED))
         self.decline.clicked.connect(lambda: self._appointment(AppointmentOutcome.DECLINED))
         layout.addWidget(self.decision_row)
@@ -211,6 +216,7 @@ class ItemActions(QWidget):
         for button, outcome in (
             (self.approve, RefillDecision(RefillOutcome.APPROVED)),
             (self.modify, RefillDecision(RefillOutcome.MODIFIED, quantity=30)),
+            (self.change, RefillDecision(RefillOutcome.MODIFIED)),
             (self.deny, RefillDecision(RefillOutcome.DENIED)),
         ):
             button.setVisible(is_refill and may_decide.allowed)
@@ -313,13 +319,9 @@ class ItemActions(QWidget):
         if outcome == RefillOutcome.DENIED:
             self.ask_denial_reason()
             return
-        decision = (
+        self._decide(
             thirty_days(self.item) if outcome == RefillOutcome.MODIFIED else RefillDecision(outcome)
         )
-        if (self.item.get("details") or {}).get("controlled"):
-            self.confirm_controlled(decision)
-        else:
-            self._request(decision, decided=True)
 
     def confirm_controlled(self, decision: RefillDecision) -> QMessageBox:
         """A controlled substance is never one click: the clinician confirms the PDMP check
@@ -343,6 +345,21 @@ class ItemActions(QWidget):
         box.open()
         self.controlled_box = box
         return box
+
+    def ask_terms(self) -> ModifyDialog:
+        """Approve with other terms (prefilled from the prescription); the decision goes when
+        the dialog is answered (a controlled substance still asks about the PDMP)."""
+        dialog = ModifyDialog(self.item, self)
+        dialog.chosen.connect(self._decide)
+        dialog.open()
+        self.modify_dialog = dialog
+        return dialog
+
+    def _decide(self, decision: RefillDecision) -> None:
+        if (self.item.get("details") or {}).get("controlled"):
+            self.confirm_controlled(decision)
+        else:
+            self._request(decision, decided=True)
 
     def ask_denial_reason(self) -> DenyDialog:
         """Why is it denied, and what the patient is told (asked without a nested event

@@ -109,3 +109,31 @@ def test_a_clinician_signs_the_refills_that_pass_in_one_go(qtbot, open_desk, por
         )
     assert http_item(portal.url, review)["status"] != "done"
     settle(qtbot, window)
+
+
+def test_a_clinician_approves_with_other_terms(qtbot, open_desk, portal) -> None:
+    from tests.ui.test_main_window import open_item
+
+    item_id = file_refill(
+        portal, "patient20", "Amlodipine", "5 mg", chart_with("Amlodipine", "5 mg")
+    )
+    desk = open_desk("doctor")
+    window = desk.window
+    desk.services.engine.sync_now()
+    wait_for(qtbot, lambda: desk.services.cache.queries.item(item_id) is not None)
+    open_item(qtbot, window, item_id)
+    assert window.detail.item_actions.change.text() == "Approve with changes (no message)"
+    dialog = window.detail.item_actions.ask_terms()
+    # Prefilled from the active prescription.
+    assert (dialog.quantity.value(), dialog.days.value(), dialog.refills.value()) == (90, 90, 2)
+    assert dialog.sig.text() == "Take 1 tablet by mouth once daily"
+    dialog.quantity.setValue(30)
+    dialog.days.setValue(30)
+    dialog.refills.setValue(0)
+    dialog.sig.setText("Take 1 tablet by mouth every morning")
+    dialog.approve_button.click()
+    wait_for(qtbot, lambda: http_item(portal.url, item_id)["status"] == "done", timeout=15)
+    decision = http_item(portal.url, item_id)["details"]["decision"]
+    assert decision["outcome"] == "modified"
+    assert (decision["quantity"], decision["days_supply"], decision["refills"]) == (30, 30, 0)
+    assert decision["sig"] == "Take 1 tablet by mouth every morning"
