@@ -105,8 +105,9 @@ PATIENT_DECISION_KEYS = (
 )
 
 
-# Staff-only facts in a request's details: the protocol pre-check and the prescription's terms.
-STAFF_ONLY_DETAILS = ("protocol", "prescription")
+# Staff-only facts in a request's details: the protocol pre-check, the prescription's terms and
+# the earlier request this one duplicates.
+STAFF_ONLY_DETAILS = ("protocol", "prescription", "duplicate_of")
 
 
 def patient_details(details: Mapping[str, Any], staff_names: Mapping[str, str]) -> dict[str, Any]:

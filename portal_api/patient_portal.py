@@ -84,6 +84,34 @@ def refill_details(
     return details
 
 
+DUPLICATE_DAYS = 7  # a refill decided this recently makes a new request for it a duplicate
+
+
+def duplicate_refill(
+    session: Session, patient_id: str, medication: dict[str, Any], now: datetime
+) -> str | None:
+    """An earlier refill request of this patient for the same medication (RxNorm code, else
+    name and strength) that is still open or was decided in the last 7 days: the new one is
+    its duplicate (staff see the link; the patient is not told)."""
+    from datetime import timedelta
+
+    since = now - timedelta(days=DUPLICATE_DAYS)
+    earlier = session.scalars(
+        select(Item)
+        .where(
+            Item.patient_id == patient_id,
+            Item.kind == Kind.REFILL.value,
+            (Item.resolved_at.is_(None)) | (Item.resolved_at >= since),
+            Item.status != Status.CANCELLED.value,
+        )
+        .order_by(Item.created_at)
+    ).all()
+    for item in earlier:
+        if protocol.same_medication((item.details or {}).get("medication") or {}, medication):
+            return item.id
+    return None
+
+
 def chart_of(patient: Patient) -> dict[str, Any]:
     """What the protocol reads of a patient's chart."""
     return {
@@ -135,6 +163,9 @@ class PatientPortal:
             self._check_sending(session, principal.id, now)
             if isinstance(requested, NewRefillDetails):
                 details = refill_details(patient, requested, self.rules.read(session)[0], now)
+                details["duplicate_of"] = duplicate_refill(
+                    session, patient.id, details["medication"], now
+                )
             else:
                 details = {**requested.model_dump(mode="json"), "decision": None}
                 if request.kind == Kind.MESSAGE:

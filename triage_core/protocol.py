@@ -135,6 +135,16 @@ def _norm(text: Any) -> str:
     return re.sub(r"\s+", "", str(text or "").lower())
 
 
+def same_medication(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
+    """The same drug and strength: by RxNorm code when both have one, else by name."""
+    code_a, code_b = str(first.get("rxnorm") or ""), str(second.get("rxnorm") or "")
+    if code_a and code_b:
+        return code_a == code_b
+    return _norm(first.get("name")) == _norm(second.get("name")) and _norm(
+        first.get("strength")
+    ) == _norm(second.get("strength"))
+
+
 def find_active(
     requested: Mapping[str, Any], medications: Sequence[Mapping[str, Any]]
 ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:

@@ -284,6 +284,11 @@ class DetailPane(QWidget):
                 f"last filled {details.get('last_filled_on') or 'unknown'}"
                 + (" · CONTROLLED SUBSTANCE" if details.get("controlled") else "")
             )
+            if details.get("duplicate_of"):
+                lines.append(
+                    "Duplicate: the patient asked for this medication in another request that "
+                    "is open or was decided in the last 7 days"
+                )
             lines.extend(protocol_lines(details.get("protocol")))
             meds = (patient or {}).get("medications") or []
             if meds:

@@ -39,6 +39,7 @@ def ask_refill(client: TestClient, username: str, name: str, strength: str) -> d
     assert reply.status_code == 201, reply.text
     item = reply.json()["item"]
     assert "protocol" not in item["details"]  # never in the patient view
+    assert "duplicate_of" not in item["details"] and "prescription" not in item["details"]
     seen = client.get(f"/api/v1/patient/requests/{item['id']}", headers=bearer(tokens)).json()
     assert "protocol" not in seen["item"]["details"]
     staff = client.get(f"/api/v1/items/{item['id']}", headers=bearer(login(client, "doctor")))
@@ -162,3 +163,14 @@ def test_a_refill_denied_for_a_visit_opens_an_appointment_request(
             if (v.details or {}).get("follows_up_on") == other["id"]
         ]
     assert follow_ups == []
+
+
+def test_a_second_request_for_the_same_medication_is_marked_a_duplicate(
+    client: TestClient, seeded: Database
+) -> None:
+    first = ask_refill(client, "patient22", "Metformin", "500 mg")
+    second = ask_refill(client, "patient22", "Metformin", "500 mg")  # (patient view: checked)
+    other = ask_refill(client, "patient22", "Metformin", "1000 mg")
+    assert first["details"].get("duplicate_of") is None
+    assert second["details"]["duplicate_of"] == first["id"]
+    assert other["details"].get("duplicate_of") is None
