@@ -25,7 +25,6 @@ import os
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +40,12 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from desktop.app import DesktopApp, open_session  # noqa: E402
 from portal_api import schema  # noqa: E402
 from portal_api.db import Database, create_db_engine  # noqa: E402
-from portal_api.models import Patient  # noqa: E402
 from portal_api.seed import seed_demo  # noqa: E402
 from portal_client.credentials import CredentialStore  # noqa: E402
 from portal_client.session import sign_in  # noqa: E402
 from tests.helpers import portal_process  # noqa: E402
 from tests.support.keyrings import MemoryKeyring  # noqa: E402
+from tests.support.refills import http_refill, prescribed, set_chart  # noqa: E402
 
 KEY, POINT, THINK = 0.28, 1.1, 1.35
 
@@ -60,26 +59,9 @@ def wait(qapp: QApplication, condition: Any, timeout: float = 60.0) -> None:
         time.sleep(0.01)
 
 
-def chart(name: str, strength: str) -> dict[str, Any]:
-    day = datetime.now(UTC).date()
-    return {
-        "medications": [
-            {
-                "name": name,
-                "strength": strength,
-                "sig": "Take 1 tablet by mouth once daily",
-                "quantity": 90,
-                "last_filled_on": (day - timedelta(days=80)).isoformat(),
-                "refills": 2,
-            }
-        ],
-        "allergies": [],
-        "last_visit_on": day - timedelta(days=40),
-        "labs": [],
-    }
-
-
-def practice(folder: Path, refills: int, passing: int) -> tuple[str, Database, list[str]]:
+def practice(
+    folder: Path, refills: int, passing: int
+) -> tuple[str, Database, list[tuple[str, str, str]]]:
     url = f"sqlite:///{folder}/bench.sqlite3"
     engine = create_db_engine(url)
     schema.upgrade(engine)
@@ -89,39 +71,13 @@ def practice(folder: Path, refills: int, passing: int) -> tuple[str, Database, l
     for n in range(refills):
         name, strength = ("Amlodipine", "5 mg") if n < passing else ("Atorvastatin", "20 mg")
         username = f"patient{n + 21}"
-        with db.write() as session:
-            patient = session.query(Patient).filter(Patient.username == username).one()
-            for key, value in chart(name, strength).items():
-                setattr(patient, key, value)
+        set_chart(db, username, **prescribed(name, strength))
         plans.append((username, name, strength))
-    return url, db, [f"{u}|{n}|{s}" for u, n, s in plans]
+    return url, db, plans
 
 
-def file_refills(base: str, plans: list[str]) -> list[str]:
-    ids = []
-    for plan in plans:
-        username, name, strength = plan.split("|")
-        tokens = requests.post(
-            f"{base}/api/v1/patient/auth/login",
-            json={"username": username, "password": "demo"},
-            timeout=10,
-        ).json()
-        reply = requests.post(
-            f"{base}/api/v1/patient/requests",
-            json={
-                "kind": "refill",
-                "subject": f"Refill: {name} {strength}",
-                "body": "Running low",
-                "details": {
-                    "medication": {"name": name, "strength": strength, "form": "tablet", "sig": "1"}
-                },
-            },
-            headers={"Authorization": f"Bearer {tokens['access_token']}"},
-            timeout=10,
-        )
-        reply.raise_for_status()
-        ids.append(reply.json()["item"]["id"])
-    return ids
+def file_refills(base: str, plans: list[tuple[str, str, str]]) -> list[str]:
+    return [http_refill(base, *plan) for plan in plans]
 
 
 def all_done(base: str, ids: list[str]) -> bool:

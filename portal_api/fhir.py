@@ -363,12 +363,6 @@ class FhirImport:
             {"status": status, "location": location, "_entry": resource["_entry"]}
         )
 
-    @staticmethod
-    def _medication_key(entry: Mapping[str, Any]) -> str:
-        return str(
-            entry.get("rxnorm") or f"{entry.get('name', '').lower()}|{entry.get('strength', '')}"
-        )
-
     def _prescription(self, patient: Patient, resource: Mapping[str, Any]) -> None:
         concept = resource.get("medicationCodeableConcept") or {}
         coding = _coding(concept, RXNORM)
@@ -390,13 +384,13 @@ class FhirImport:
         }
         entry["controlled"] = protocol.schedule_of(entry) is not None
         medications = [dict(m) for m in patient.medications or []]
-        key = entry["identifier"] or self._medication_key(entry)
+        # The same prescription: by the EHR's identifier, else the same drug and strength.
         kept = next(
             (
                 m
                 for m in medications
-                if (m.get("identifier") or self._medication_key(m)) == key
-                or self._medication_key(m) == self._medication_key(entry)
+                if (entry["identifier"] and m.get("identifier") == entry["identifier"])
+                or protocol.same_medication(m, entry)
             ),
             None,
         )
@@ -414,12 +408,11 @@ class FhirImport:
         filled = _day(resource.get("whenHandedOver"))
         if filled is None:
             return
+        code = coding.get("code") if coding else None
+        dispensed = {"rxnorm": code, "name": name, "strength": strength}
         medications = [dict(m) for m in patient.medications or []]
         for medication in medications:
-            same = (coding and medication.get("rxnorm") == coding.get("code")) or (
-                medication.get("name", "").lower() == name.lower()
-                and medication.get("strength", "") == strength
-            )
+            same = protocol.same_medication(medication, dispensed)
             if same and (medication.get("last_filled_on") or "") < filled:
                 medication["last_filled_on"] = filled
         patient.medications = medications

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from portal_api.jobs import Jobs
 from portal_api.jobs.anchor import Anchorer
 from portal_api.models import AuditEvent, AuditHead
 from portal_api.urgency import PracticeRules
+from tests.helpers import wait_until
 
 if TYPE_CHECKING:
     from tests.conftest import PostgresServer
@@ -281,9 +281,7 @@ def test_the_leader_anchors_on_its_schedule_and_as_it_stops(
     jobs = Jobs(with_anchor, db, PracticeRules(), upkeep=lambda: None)
     jobs.start()
     try:
-        deadline = time.monotonic() + 20
-        while not path.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_until(path.exists, timeout=20)  # the first anchor, written at start
         add_events(db, 1)
     finally:
         jobs.stop()

@@ -119,6 +119,29 @@ def bundle(mrn: str, *, kind: str = "transaction") -> dict[str, Any]:
     }
 
 
+def ask_statin(client: TestClient, username: str) -> dict[str, Any]:
+    """The patient asks for a refill of atorvastatin 20 mg, RxNorm-coded."""
+    medication = {
+        "name": "Atorvastatin",
+        "strength": "20 mg",
+        "form": "tablet",
+        "sig": "1",
+        "rxnorm": "617310",
+    }
+    reply = client.post(
+        "/api/v1/patient/requests",
+        json={
+            "kind": "refill",
+            "subject": "Atorvastatin",
+            "body": "please",
+            "details": {"medication": medication},
+        },
+        headers=bearer(patient_login(client, username)),
+    )
+    assert reply.status_code == 201, reply.text
+    return dict(reply.json()["item"])
+
+
 def post(client: TestClient, tokens: dict[str, Any], body: Any) -> Any:
     return client.post("/api/v1/fhir", json=body, headers=bearer(tokens))
 
@@ -169,25 +192,7 @@ def test_an_open_refill_is_checked_again_when_the_chart_arrives(
         row = session.get(Patient, known.id)
         assert row is not None
         row.medications, row.labs, row.last_visit_on = [], [], None
-    tokens = patient_login(client, "patient15")
-    filed = client.post(
-        "/api/v1/patient/requests",
-        json={
-            "kind": "refill",
-            "subject": "Atorvastatin",
-            "body": "please",
-            "details": {
-                "medication": {
-                    "name": "Atorvastatin",
-                    "strength": "20 mg",
-                    "form": "tablet",
-                    "sig": "1",
-                    "rxnorm": "617310",
-                }
-            },
-        },
-        headers=bearer(tokens),
-    ).json()["item"]
+    filed = ask_statin(client, "patient15")
     doctor = login(client, "doctor")
     before = client.get(f"/api/v1/items/{filed['id']}", headers=bearer(doctor)).json()["item"]
     document = bundle(mrn)
@@ -278,24 +283,7 @@ def test_decided_refills_go_back_to_the_ehr_as_medication_requests(
     started = datetime.now(UTC)
     ids = []
     for outcome in ("approved", "denied"):
-        item = client.post(
-            "/api/v1/patient/requests",
-            json={
-                "kind": "refill",
-                "subject": "Atorvastatin",
-                "body": "please",
-                "details": {
-                    "medication": {
-                        "name": "Atorvastatin",
-                        "strength": "20 mg",
-                        "form": "tablet",
-                        "sig": "1",
-                        "rxnorm": "617310",
-                    }
-                },
-            },
-            headers=bearer(patient_login(client, "patient1")),
-        ).json()["item"]
+        item = ask_statin(client, "patient1")
         ids.append(item["id"])
         decided = client.post(
             f"/api/v1/items/{item['id']}/actions",

@@ -9,17 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from portal_api.db import Database
-from portal_api.models import Patient
-from tests.helpers import bearer, login, patient_by_username, patient_login
-
-
-def give_chart(db: Database, username: str, **chart: Any) -> None:
-    patient_id = patient_by_username(db, username).id
-    with db.write() as session:
-        patient = session.get(Patient, patient_id)
-        assert patient is not None
-        for key, value in chart.items():
-            setattr(patient, key, value)
+from tests.helpers import bearer, login, patient_login
+from tests.support.refills import set_chart
 
 
 def ask_refill(client: TestClient, username: str, name: str, strength: str) -> dict[str, Any]:
@@ -53,7 +44,7 @@ def recent(days: int) -> str:
 def test_a_refill_is_checked_on_arrival_and_names_what_is_missing(
     client: TestClient, seeded: Database
 ) -> None:
-    give_chart(
+    set_chart(
         seeded,
         "patient12",
         medications=[
@@ -81,7 +72,7 @@ def test_a_refill_is_checked_on_arrival_and_names_what_is_missing(
 def test_a_controlled_refill_goes_to_the_clinician_and_never_passes(
     client: TestClient, seeded: Database
 ) -> None:
-    give_chart(
+    set_chart(
         seeded,
         "patient13",
         medications=[
@@ -113,7 +104,7 @@ def test_a_controlled_refill_goes_to_the_clinician_and_never_passes(
 
 
 def test_a_drug_not_on_the_list_is_reviewed(client: TestClient, seeded: Database) -> None:
-    give_chart(seeded, "patient14", medications=[], allergies=[], last_visit_on=None)
+    set_chart(seeded, "patient14", medications=[], allergies=[], last_visit_on=None)
     item = ask_refill(client, "patient14", "Warfarin", "5 mg")
     reasons = {r["rule"]: r for r in item["details"]["protocol"]["reasons"]}
     assert item["details"]["protocol"]["verdict"] == "review"

@@ -4,79 +4,29 @@ be approved and what is left out, one confirmation, each approval its own action
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel
 
-from portal_api.models import Patient
-from tests.helpers import bearer, http_item, patient_by_username
+from tests.helpers import http_item
+from tests.support.refills import http_refill, prescribed, set_chart
 from tests.ui.conftest import settle, wait_for
 from tests.ui.test_main_window import select_queue
 
 
-def days_ago(days: int) -> str:
-    return (datetime.now(UTC) - timedelta(days=days)).date().isoformat()
-
-
-def file_refill(portal, username: str, name: str, strength: str, chart: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
-    import requests
-
-    patient_id = patient_by_username(portal.db, username).id
-    with portal.db.write() as session:
-        patient = session.get(Patient, patient_id)
-        assert patient is not None
-        for key, value in chart.items():
-            setattr(patient, key, value)
-    tokens = requests.post(
-        f"{portal.url}/api/v1/patient/auth/login",
-        json={"username": username, "password": "demo"},
-        timeout=10,
-    ).json()
-    reply = requests.post(
-        f"{portal.url}/api/v1/patient/requests",
-        json={
-            "kind": "refill",
-            "subject": f"Refill: {name} {strength}",
-            "body": "Running low",
-            "details": {
-                "medication": {"name": name, "strength": strength, "form": "tablet", "sig": "1"}
-            },
-        },
-        headers=bearer(tokens),
-        timeout=10,
-    )
-    assert reply.status_code == 201, reply.text
-    return str(reply.json()["item"]["id"])
-
-
-def chart_with(name: str, strength: str) -> dict[str, Any]:
-    return {
-        "medications": [
-            {
-                "name": name,
-                "strength": strength,
-                "sig": "Take 1 tablet by mouth once daily",
-                "quantity": 90,
-                "last_filled_on": days_ago(80),
-                "refills": 2,
-            }
-        ],
-        "allergies": [],
-        "last_visit_on": datetime.now(UTC).date() - timedelta(days=40),
-        "labs": [],
-    }
+def file_refill(portal, username: str, name: str, strength: str) -> str:  # type: ignore[no-untyped-def]
+    """A refill of a medication the patient's chart prescribes (see tests/support/refills)."""
+    set_chart(portal.db, username, **prescribed(name, strength))
+    return http_refill(portal.url, username, name, strength)
 
 
 def test_a_clinician_signs_the_refills_that_pass_in_one_go(qtbot, open_desk, portal) -> None:
     passing = [
-        file_refill(portal, "patient16", "Amlodipine", "5 mg", chart_with("Amlodipine", "5 mg")),
-        file_refill(portal, "patient17", "Amlodipine", "5 mg", chart_with("Amlodipine", "5 mg")),
+        file_refill(portal, "patient16", "Amlodipine", "5 mg"),
+        file_refill(portal, "patient17", "Amlodipine", "5 mg"),
     ]
-    review = file_refill(  # a statin without a lipid panel on file
-        portal, "patient18", "Atorvastatin", "20 mg", chart_with("Atorvastatin", "20 mg")
-    )
+    # A statin without a lipid panel on file.
+    review = file_refill(portal, "patient18", "Atorvastatin", "20 mg")
     desk = open_desk("doctor")
     window = desk.window
     desk.services.engine.sync_now()
@@ -114,9 +64,7 @@ def test_a_clinician_signs_the_refills_that_pass_in_one_go(qtbot, open_desk, por
 def test_a_clinician_approves_with_other_terms(qtbot, open_desk, portal) -> None:
     from tests.ui.test_main_window import open_item
 
-    item_id = file_refill(
-        portal, "patient20", "Amlodipine", "5 mg", chart_with("Amlodipine", "5 mg")
-    )
+    item_id = file_refill(portal, "patient20", "Amlodipine", "5 mg")
     desk = open_desk("doctor")
     window = desk.window
     desk.services.engine.sync_now()
